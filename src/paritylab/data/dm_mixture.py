@@ -28,9 +28,7 @@ def check_dm_k(n: int, k: int, *, allow_even_k: bool = False) -> None:
         )
 
 
-def dm_sample(
-    key: jax.Array, m: int, n: int, support, *, easy_fraction: float = 0.5
-) -> Sample:
+def dm_sample(key: jax.Array, m: int, n: int, support, *, easy_fraction: float = 0.5) -> Sample:
     """m i.i.d. draws from D_A with labels chi_A and the part of each row.
 
     ``easy_fraction`` is the mixture weight of the easy part (1/2 in the paper).
@@ -44,4 +42,4 @@ def dm_sample(
     return Sample(x, parity(x, support), part)
 
 
-__all__ = ["dm_sample", "check_dm_k", "EASY", "UNIFORM"]
+__all__ = ["EASY", "UNIFORM", "check_dm_k", "dm_sample"]

@@ -21,6 +21,16 @@ import jax.numpy as jnp
 from paritylab.models import mlp
 
 
+def _pytree(data: tuple[str, ...], meta: tuple[str, ...]):
+    """Register a frozen dataclass as a pytree so it can be passed to jitted functions."""
+
+    def wrap(cls):
+        return jax.tree_util.register_dataclass(cls, data_fields=list(data), meta_fields=list(meta))
+
+    return wrap
+
+
+@_pytree(("W", "b"), ("name",))
 @dataclass(frozen=True)
 class RandomReLUFeatures:
     """Psi(x) = relu(W x + b): the hidden layer of a two-layer ReLU net frozen at init
@@ -48,6 +58,7 @@ class RandomReLUFeatures:
         return jnp.sum(self.transform(x) ** 2, axis=-1)
 
 
+@_pytree((), ("n", "name"))
 @dataclass(frozen=True)
 class RawFeatures:
     """Psi(x) = x (a linear predictor on the raw input). N = n. For k >= 2 every correlation
@@ -73,6 +84,7 @@ class RawFeatures:
         return jnp.sum(x**2, axis=-1)
 
 
+@_pytree(("params0",), ("name",))
 @dataclass(frozen=True)
 class LinearisedFeatures:
     """Psi(x) = grad_theta g(theta_0; x): the first-order linearisation (empirical NTK

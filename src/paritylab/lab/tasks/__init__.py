@@ -11,3 +11,21 @@ Contract of a task module (see ``dm.py``):
     ``{"metrics": {name: float | int | bool | None}, "traces": {name: list}, "info": {...}}``;
     traces share an x axis under the key ``"step"`` or ``"epoch"``.
 """
+
+from __future__ import annotations
+
+import importlib
+
+from paritylab.errors import BadInput, suggest
+
+TASK_MODULES = {
+    "dm": "paritylab.lab.tasks.dm",
+}
+
+
+def get_task(name: str):
+    """The task module called ``name`` (imported on first use)."""
+    if name not in TASK_MODULES:
+        allowed = ", ".join(TASK_MODULES)
+        raise BadInput(f"unknown task {name!r}{suggest(name, TASK_MODULES)}; allowed: {allowed}")
+    return importlib.import_module(TASK_MODULES[name])

@@ -1,0 +1,3 @@
+from paritylab.cli.main import main
+
+raise SystemExit(main())

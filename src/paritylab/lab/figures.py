@@ -1,0 +1,191 @@
+"""Figures of stored runs (matplotlib, Agg): metrics vs swept variables with 95% intervals
+over seeds, training curves, and the Daniely-Malach panel (per-part accuracy against the
+linear-threshold reference; measured hinge loss against the linear-method lower bounds)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from paritylab.lab.tables import group_records, mean_interval
+from paritylab.theory import linear_threshold_reference
+
+SWEEP_METRICS = ("test_acc_uniform", "test_acc", "test_hinge", "success", "t_c")
+
+
+def _label(g: dict, exclude: str) -> str:
+    rest = ", ".join(f"{k}={v}" for k, v in sorted(g["point"].items()) if k != exclude)
+    return g["learner"] + (f" ({rest})" if rest else "")
+
+
+def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
+    """One figure per swept variable: each present metric vs that variable, one line per
+    learner (and per value of the other swept variables), mean and 95% interval over seeds."""
+    groups = group_records(records)
+    axes = sorted({k for g in groups for k in g["point"]})
+    paths = []
+    for axis in axes:
+        metrics = [m for m in SWEEP_METRICS if any(m in g["metrics"] for g in groups)]
+        if not metrics:
+            continue
+        fig, axs = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+        lines: dict[str, list] = {}
+        for g in groups:
+            if isinstance(g["point"].get(axis), int | float):
+                lines.setdefault(_label(g, axis), []).append(g)
+        for ax, metric in zip(axs[0], metrics, strict=True):
+            for label, gs in sorted(lines.items()):
+                gs = sorted(gs, key=lambda g: g["point"][axis])
+                xs = [g["point"][axis] for g in gs]
+                stats = [mean_interval(g["metrics"].get(metric, [])) for g in gs]
+                ys = np.array([s[0] for s in stats])
+                hs = np.nan_to_num(np.array([s[1] for s in stats]))
+                if np.all(np.isnan(ys)):
+                    continue
+                ax.plot(xs, ys, marker="o", label=label)
+                ax.fill_between(xs, ys - hs, ys + hs, alpha=0.2)
+            if metric == "test_acc_uniform" and any(g["task"] == "dm" for g in groups):
+                _reference_line(ax, groups, axis)
+            if metric == "t_c":
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+            ax.set_xlabel(axis)
+            ax.set_ylabel(metric)
+            ax.grid(alpha=0.3)
+        axs[0][0].legend(fontsize=7)
+        fig.suptitle(f"{prefix}: metrics vs {axis} (mean, 95% interval over seeds)")
+        fig.tight_layout()
+        paths.append(_save(fig, out / f"{prefix}-vs-{axis}.png"))
+    return paths
+
+
+def _reference_line(ax, groups, axis):
+    if axis == "k":
+        ks = sorted({g["point"]["k"] for g in groups})
+        ax.plot(
+            ks,
+            [linear_threshold_reference(int(k))["uniform"] for k in ks],
+            "k--",
+            label="linear-threshold reference",
+        )
+    else:
+        k = int(groups[0]["config"]["k"])
+        ax.axhline(
+            linear_threshold_reference(k)["uniform"],
+            color="k",
+            ls="--",
+            label="linear-threshold reference",
+        )
+    ax.axhline(0.5, color="grey", lw=0.8)
+
+
+def training_curves(records: list[dict], out: Path, prefix: str) -> Path | None:
+    """Mean training traces over seeds, one panel per trace, one line per (point, learner)."""
+    curves: dict[str, dict[str, list]] = {}
+    xname = None
+    for r in records:
+        tr = r.get("traces") or {}
+        x = "step" if "step" in tr else "epoch" if "epoch" in tr else None
+        if r["status"] != "ok" or x is None:
+            continue
+        xname = xname or x
+        label = r["learner"] + "".join(f" {k}={v}" for k, v in sorted(r["point"].items()))
+        for name, ys in tr.items():
+            if name in ("step", "epoch") or len(ys) != len(tr[x]):
+                continue
+            curves.setdefault(name, {}).setdefault(label, []).append((tr[x], ys))
+    if not curves:
+        return None
+    names = sorted(curves)[:6]
+    fig, axs = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axs[0], names, strict=True):
+        for label, runs in sorted(curves[name].items()):
+            n = min(len(ys) for _, ys in runs)
+            ys = np.array([np.asarray(ys[:n], dtype=float) for _, ys in runs])
+            ax.plot(runs[0][0][:n], np.nanmean(ys, axis=0), label=label, lw=1.2)
+        ax.set_xlabel(xname)
+        ax.set_ylabel(name)
+        if name.endswith("loss") and all(
+            v > 0 for runs in curves[name].values() for _, ys in runs for v in ys if v is not None
+        ):
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axs[0][0].legend(fontsize=6)
+    fig.suptitle(f"{prefix}: training curves (mean over seeds)")
+    fig.tight_layout()
+    return _save(fig, out / f"{prefix}-curves.png")
+
+
+def dm_panel(records: list[dict], out: Path, prefix: str) -> list[Path]:
+    """Per grid point of a D&M experiment: accuracy per part with the reference, and measured
+    hinge loss beside the certificate and typical-support lower bounds of linear methods."""
+    groups = [g for g in group_records(records) if g["task"] == "dm"]
+    by_point: dict[str, list] = {}
+    for g in groups:
+        by_point.setdefault(json.dumps(g["point"], sort_keys=True), []).append(g)
+    paths = []
+    for i, (point, gs) in enumerate(sorted(by_point.items())):
+        gs = sorted(gs, key=lambda g: g["learner"])
+        names = [g["learner"] for g in gs]
+        x = np.arange(len(gs))
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+        for j, (metric, lab) in enumerate(
+            (("test_acc_easy", "easy"), ("test_acc_uniform", "uniform"), ("test_acc", "overall"))
+        ):
+            stats = [mean_interval(g["metrics"].get(metric, [])) for g in gs]
+            a1.bar(
+                x + (j - 1) * 0.27,
+                [s[0] for s in stats],
+                0.27,
+                label=lab,
+                yerr=np.nan_to_num([s[1] for s in stats]),
+            )
+        k = int(gs[0]["config"]["k"])
+        a1.axhline(
+            linear_threshold_reference(k)["uniform"],
+            color="k",
+            ls="--",
+            label="linear-threshold ref. (uniform)",
+        )
+        a1.axhline(0.5, color="grey", lw=0.8)
+        a1.set_ylabel("test accuracy")
+        a1.set_ylim(0, 1.05)
+        a1.legend(fontsize=7)
+        for metric, marker, lab in (
+            ("test_hinge", "o", "measured hinge"),
+            ("bound_certificate", "v", "certificate bound"),
+            ("bound_typical", "^", "typical-support bound"),
+        ):
+            ys = [mean_interval(g["metrics"].get(metric, []))[0] for g in gs]
+            a2.scatter(x, ys, marker=marker, s=60, label=lab)
+        a2.axhline(0.5, color="grey", lw=0.8)
+        a2.set_ylabel("hinge loss on D_A")
+        a2.legend(fontsize=7)
+        for ax in (a1, a2):
+            ax.set_xticks(x, names, rotation=25, ha="right", fontsize=8)
+        title = ", ".join(f"{k}={v}" for k, v in json.loads(point).items()) or _setting(gs[0])
+        fig.suptitle(f"{prefix}: {title}")
+        fig.tight_layout()
+        paths.append(
+            _save(fig, out / f"{prefix}-separation{'' if len(by_point) == 1 else f'-{i}'}.png")
+        )
+    return paths
+
+
+def _setting(g: dict) -> str:
+    c = g["config"]
+    return f"n={c['n']}, k={c['k']}, width={c['width']}, C(n,k)={math.comb(c['n'], c['k']):,}"
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
