@@ -105,8 +105,6 @@ def _cmd_run(args, path, default_name) -> int:
     out = args.out or os.path.join("results", spec.name or default_name)
     console = _wide_console(quiet=args.quiet)
     err = Console(stderr=True, quiet=args.quiet)
-    runs = spec.runs()
-    err.print(f"[bold]{spec.name}[/]: {len(runs)} runs -> {out}")
     summary = run_experiment(
         spec,
         out,

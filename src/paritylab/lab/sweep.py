@@ -55,10 +55,15 @@ def run_experiment(
         summary = SweepSummary(total=len(runs), skipped=len(runs) - len(todo))
         summary.run_ids = [r.run_id for r in runs]
         if not todo:
+            console.print(f"[bold]{spec.name}[/]: all {len(runs)} runs already stored in {out}")
             return summary
         if executor == "local" and (workers or 0) == 0 and len(todo) == 1:
             executor = "inline"  # one run: no pool start-up
         pool = make_pool(executor, workers=workers, address=address)
+        console.print(
+            f"[bold]{spec.name}[/]: {len(runs)} runs, {summary.skipped} already stored, "
+            f"{len(todo)} to run ({executor}) -> {out}"
+        )
         stream = run_inline(todo) if pool is None else pool.map_unordered(todo)
         progress = Progress(
             TextColumn("[bold]{task.description}"),

@@ -279,7 +279,23 @@ def _bound_metrics(config: DMConfig, num_features: int, norm: float, energy: flo
 
 
 def _kernel(config: DMConfig, data: _Data, key):
-    raise BadInput("ntk-kernel is not wired yet")
+    """Exact NTK ridge on the first ``kernel.max_samples`` training points. The RKHS norm is
+    the B of the bound, E_U k(x, x) = kappa(n) the energy, and ||c_A||^2 =
+    E_z[chi_A(z) kappa(sum z)] is exact (Krawtchouk sum), so the certificate has no error."""
+    from paritylab.learners.kernel_ridge import fit_kernel_ridge
+    from paritylab.models.kernels import TwoLayerReLUKernel, energy, parity_correlation_sq_norm
+    from paritylab.theory import CorrelationEstimate
+
+    c = config.kernel
+    kernel = TwoLayerReLUKernel(kind="ntk", sigma_w=c.sigma_w, sigma_b=c.sigma_b)
+    m = min(c.max_samples, config.n_train)
+    x = np.asarray(data.train.x[:m])
+    model = fit_kernel_ridge(kernel, x, np.asarray(data.train.y[:m], np.float64), ridge=c.ridge)
+    corr_sq = parity_correlation_sq_norm(kernel, config.n, config.k)
+    corr = CorrelationEstimate(corr_sq, 0.0, 0)
+    extra = _bound_metrics(config, m, model.rkhs_norm, energy(kernel, config.n), corr)
+    extra["kernel_samples"] = m
+    return (lambda xs: model.predict(np.asarray(xs))), extra, {}
 
 
 _LEARNER_FNS = {

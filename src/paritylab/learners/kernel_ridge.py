@@ -1,0 +1,135 @@
+"""Kernel ridge regression in float64: exact (Cholesky) and Nystroem.
+
+Exact: alpha = (K + ridge I)^-1 y, the minimiser of ||y - K a||^2 + ridge a^T K a, i.e. the
+same convention as scikit-learn's ``KernelRidge(alpha=ridge)`` (ridge is NOT scaled by the
+number of samples). The predictor is h(x) = sum_i alpha_i k(x_i, x) with RKHS norm
+B = sqrt(alpha^T K alpha) = sqrt(alpha^T (y - ridge alpha)) (because K alpha = y - ridge alpha),
+the B of the lower bound in science.md 1.3. The Gram matrix is factorised in place (one
+m x m float64 array, never a copy) and discarded; training predictions are y - ridge alpha.
+
+Nystroem (Williams & Seeger 2001; the subset-of-regressors estimator): m centres C drawn
+uniformly without replacement from the training rows (``seed``), h(x) = k_C(x)^T beta with
+
+    beta = argmin ||y - K_nC beta||^2 + ridge beta^T K_CC beta,
+
+solved stably in the feature space Phi = K_nC V_r E_r^{-1/2} (K_CC = V E V^T, eigenvalues below
+``rcond`` * max dropped, as scikit-learn's ``Nystroem``): (Phi^T Phi + ridge I) w = Phi^T y,
+beta = V_r E_r^{-1/2} w, RKHS norm ||w||. With all training points as centres it is the exact
+estimator. The approximation changes the answer (science.md 1.3 trap): report num_centres.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from paritylab.errors import BadInput, check_range
+
+_CHUNK_ENTRIES = 1 << 22  # kernel entries per block at prediction / Nystroem accumulation
+
+
+@dataclass(frozen=True)
+class KernelRidgeModel:
+    """A fitted kernel predictor h(x) = sum_j coef_j k(centres_j, x).
+
+    ``rkhs_norm`` is ||h||_H; ``train_predictions`` are h on the training inputs;
+    ``num_train`` the number of training samples; ``num_centres`` the expansion size
+    (= num_train for the exact solver)."""
+
+    kernel: object
+    centres: np.ndarray
+    coef: np.ndarray
+    ridge: float
+    rkhs_norm: float
+    num_train: int
+    train_predictions: np.ndarray
+    method: str = "exact"
+
+    @property
+    def num_centres(self) -> int:
+        return int(self.centres.shape[0])
+
+    def predict(self, X, *, chunk_rows: int | None = None) -> np.ndarray:
+        """h(X) in float64, computed in row blocks of at most ``chunk_rows`` rows (default:
+        about 4M kernel entries per block), so memory stays O(chunk_rows * num_centres)."""
+        X = np.asarray(X)
+        rows = chunk_rows or max(1, _CHUNK_ENTRIES // max(self.num_centres, 1))
+        out = np.empty(X.shape[0], np.float64)
+        for i in range(0, X.shape[0], rows):
+            out[i : i + rows] = self.kernel.kernel_matrix(X[i : i + rows], self.centres) @ self.coef
+        return out
+
+
+def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X)
+    y = np.asarray(y, np.float64)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0] or X.shape[0] < 1:
+        raise BadInput(f"need X (m, n) and y (m,) with m >= 1, got X {X.shape} and y {y.shape}")
+    return X, y
+
+
+def fit_kernel_ridge(kernel, X, y, *, ridge: float) -> KernelRidgeModel:
+    """Exact kernel ridge regression alpha = (K + ridge I)^-1 y by an in-place Cholesky.
+
+    ``kernel`` is any object with ``kernel_matrix(X1, X2=None, *, out=None)`` (e.g.
+    ``paritylab.models.kernels.TwoLayerReLUKernel()``). Peak memory is one m x m float64
+    matrix plus O(m). ridge = 0 works only when K is positive definite.
+    """
+    X, y = _check_xy(X, y)
+    check_range("ridge", ridge, lo=0.0)
+    m = X.shape[0]
+    gram = kernel.kernel_matrix(X)
+    gram.flat[:: m + 1] += ridge
+    try:  # gram.T is the same symmetric matrix in Fortran order, so LAPACK works in place
+        factor = scipy.linalg.cho_factor(gram.T, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError as err:
+        raise BadInput(
+            f"K + ridge I is not positive definite at ridge={ridge!r}: use ridge > 0"
+        ) from err
+    alpha = scipy.linalg.cho_solve(factor, y, check_finite=False)
+    del factor, gram
+    train_pred = y - ridge * alpha
+    norm = math.sqrt(max(0.0, float(alpha @ train_pred)))
+    return KernelRidgeModel(kernel, X, alpha, float(ridge), norm, m, train_pred)
+
+
+def fit_nystroem_ridge(
+    kernel, X, y, *, ridge: float, num_centres: int, seed: int, rcond: float = 1e-12
+) -> KernelRidgeModel:
+    """Nystroem kernel ridge regression with ``num_centres`` centres drawn from the training
+    rows by ``np.random.default_rng(seed)`` (module docstring). Memory is O(num_centres^2 +
+    block * num_centres): K_nC is never held whole."""
+    X, y = _check_xy(X, y)
+    check_range("ridge", ridge, lo=0.0)
+    m = X.shape[0]
+    if not isinstance(num_centres, int) or not 1 <= num_centres <= m:
+        raise BadInput(f"num_centres={num_centres!r} is out of range: allowed 1 <= c <= m={m}")
+    rng = np.random.default_rng(seed)
+    centres = X[np.sort(rng.choice(m, num_centres, replace=False))]
+    evals, evecs = scipy.linalg.eigh(kernel.kernel_matrix(centres), check_finite=False)
+    keep = evals > rcond * max(float(evals[-1]), 0.0)
+    if not np.any(keep):
+        raise BadInput("the kernel matrix of the centres is zero: no Nystroem features")
+    proj = evecs[:, keep] / np.sqrt(evals[keep])  # K_CC^{-1/2} on its range, (c, r)
+    r = proj.shape[1]
+    gram = np.zeros((r, r))
+    rhs = np.zeros(r)
+    rows = max(1, _CHUNK_ENTRIES // num_centres)
+    for i in range(0, m, rows):
+        phi = kernel.kernel_matrix(X[i : i + rows], centres) @ proj
+        gram += phi.T @ phi
+        rhs += phi.T @ y[i : i + rows]
+    gram.flat[:: r + 1] += ridge
+    try:
+        w = scipy.linalg.solve(gram, rhs, assume_a="pos", check_finite=False)
+    except np.linalg.LinAlgError as err:
+        raise BadInput(f"Nystroem system is singular at ridge={ridge!r}: use ridge > 0") from err
+    coef = proj @ w
+    model = KernelRidgeModel(
+        kernel, centres, coef, float(ridge), float(np.linalg.norm(w)), m, np.empty(0), "nystroem"
+    )
+    return dataclasses.replace(model, train_predictions=model.predict(X))

@@ -1,0 +1,103 @@
+"""The command-line contract: exit codes, one-line errors, the JSON run records."""
+
+import json
+
+import pytest
+
+from tests.helpers import TINY_DM, cli, sets
+
+REQUIRED = {"run_id", "experiment", "learner", "seed", "status", "config", "metrics", "wall_s"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["reproduce", "--set", "k=4"], "k=4 is even"),
+        (["reproduce", "--set", "k=60"], "k=60 is out of range"),
+        (["reproduce", "--set", "width=-4"], "width=-4 is out of range"),
+        (["reproduce", "--set", "width=0"], "width=0 is out of range"),
+        (["reproduce", "--set", "learners=['two-phaze']"], "did you mean 'two-phase'"),
+        (["reproduce", "--set", "widht=10"], "did you mean 'width'"),
+        (["reproduce", "--set", "two_phase.etta=3"], "did you mean 'eta'"),
+        (["reproduce", "--set", "n=abc"], "n='abc' has the wrong type"),
+        (["reproduce", "--set", "linear.optimizer=adan"], "did you mean 'adam'"),
+        (["reproduce", "no-such-experiment"], "unknown experiment"),
+        (["reproduce", "--seeds", "0"], "seeds=0 is out of range"),
+        (["reproduce", "--executor", "slurm"], "allowed local, inline, ray"),
+        (["run", "/nonexistent/x.toml"], "does not exist"),
+        (["results", "/nonexistent/dir"], "no results in"),
+        (["bound", "--n", "5", "--k", "9", "--features", "10", "--norm", "1"], "k=9"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, needle, tmp_path):
+    res = (
+        cli(*args, "--out", str(tmp_path / "o")) if args[0] in ("reproduce", "run") else cli(*args)
+    )
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_malformed_toml_exits_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("experiment = \n[config\n")
+    res = cli("run", str(bad), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "malformed TOML" in res.stderr
+
+
+def test_reproduce_writes_records_table_and_report(tmp_path):
+    out = tmp_path / "res"
+    res = cli(
+        "reproduce",
+        "--out",
+        str(out),
+        *sets(TINY_DM),
+        "--set",
+        "learners=['two-phase','linear-raw']",
+        "--executor",
+        "inline",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "linear-threshold reference" in res.stdout and "two-phase" in res.stdout
+    assert (out / "report.md").exists() and list(out.glob("*.png"))
+    records = json.loads(cli("results", str(out), "--format", "json").stdout)
+    assert len(records) == 2
+    for r in records:
+        assert REQUIRED <= set(r)
+        assert r["status"] == "ok"
+        for key in (
+            "test_acc",
+            "test_hinge",
+            "test_acc_easy",
+            "test_acc_uniform",
+            "test_hinge_easy",
+            "test_hinge_uniform",
+        ):
+            assert 0.0 <= r["metrics"][key] <= 10.0
+        assert r["config"]["n"] == 11
+    raw = next(r for r in records if r["learner"] == "linear-raw")["metrics"]
+    assert {"num_features", "weight_norm", "bound_certificate", "bound_typical"} <= set(raw)
+    csv = cli("results", str(out), "--format", "csv").stdout.splitlines()
+    assert len(csv) == 3 and csv[0].startswith("run_id,")
+    # a second identical invocation recomputes nothing
+    again = cli(
+        "reproduce",
+        "--out",
+        str(out),
+        *sets(TINY_DM),
+        "--set",
+        "learners=['two-phase','linear-raw']",
+        "--executor",
+        "inline",
+    )
+    assert again.returncode == 0 and "0 run(s) done, 2 already stored" in again.stderr
+
+
+def test_bound_and_experiments_commands():
+    res = cli("bound", "--n", "30", "--k", "5", "--features", "512", "--norm", "3")
+    assert res.returncode == 0 and "142,506" in res.stdout
+    res = cli("experiments")
+    assert res.returncode == 0 and "dm-separation" in res.stdout
