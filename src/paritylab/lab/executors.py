@@ -42,7 +42,9 @@ class LocalPool:
         os.environ.update(single_thread_env())  # inherited by the spawned workers
         try:
             ctx = multiprocessing.get_context("spawn")
-            self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            self.pool = cf.ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=_ignore_sigint
+            )
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -56,7 +58,17 @@ class LocalPool:
             yield futures[fut], fut.result()
 
     def shutdown(self, cancel: bool = False) -> None:
+        if cancel:  # Ctrl-C: stop the runs in flight now rather than wait for them
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the coordinator, which stops them and keeps finished runs."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class RayPool:
