@@ -58,8 +58,8 @@ def ray_cluster(tmp_path_factory):
 
 def _wait_for_nodes(address, count, timeout=120):
     script = (
-        "import ray; ray.init(address=%r, log_to_driver=False);"
-        "print(sum(n['Alive'] for n in ray.nodes()))" % address
+        f"import ray; ray.init(address={address!r}, log_to_driver=False);"
+        "print(sum(n['Alive'] for n in ray.nodes()))"
     )
     deadline = time.time() + timeout
     while time.time() < deadline:
