@@ -97,7 +97,7 @@ def test_generated_overrides_load_or_raise_badinput(key, value):
 def test_unknown_key_suggests_closest():
     with pytest.raises(BadInput, match="did you mean 'width'"):
         build_config(dm.DMConfig, {"widht": 3})
-    with pytest.raises(BadInput, match="two_phase.etaa.*did you mean 'eta'"):
+    with pytest.raises(BadInput, match=r"two_phase\.etaa.*did you mean 'eta'"):
         build_config(dm.DMConfig, {"two_phase": {"etaa": 3}})
 
 

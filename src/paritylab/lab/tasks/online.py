@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from paritylab.data.boolean import check_support, draw_support, parity, uniform_cube
+from paritylab.data.boolean import check_support, draw_support, parity
 from paritylab.errors import BadInput, suggest
 from paritylab.learners.gf2 import recover_parity, recover_parity_noisy
-from paritylab.learners.online import LOSSES, OPTIMIZERS, OnlineSpec, train_online
+from paritylab.learners.losses import LOSSES
+from paritylab.learners.online import OnlineSpec, train_online, uniform_signs
+from paritylab.learners.optimizers import OPTIMIZERS
 from paritylab.metrics.classification import correct, hinge
 from paritylab.metrics.progress import support_mass_chance
 from paritylab.models.init_families import INIT_FAMILIES, init_params
@@ -52,7 +54,9 @@ class OnlineParityConfig:
     lr: float = _f(0.1, "learning rate eta", min=0.0, min_open=True)
     loss: str = _f("hinge", "training loss", choices=LOSSES)
     optimizer: str = _f(
-        "sgd", "sgd | adam (decoupled decay) | sign-sgd (Kou et al. 2024)", choices=OPTIMIZERS
+        "sgd",
+        "sgd | adam (decoupled decay) | sign-sgd (Kou et al. 2024) | adadelta",
+        choices=OPTIMIZERS,
     )
     weight_decay: float = _f(0.0, "shrinkage lr * wd * theta per step", min=0.0)
     label_noise: float = _f(0.0, "training-label flip probability p (< 0.5)", min=0.0, max=0.5)
@@ -174,7 +178,7 @@ def _run_oracle(config: OnlineParityConfig, support, key) -> dict:
         holdout = math.ceil(2 * math.log(trials / 0.01) / (0.5 - p) ** 2)
         x, y = _draw(k_data, holdout + trials * (n + _EXTRA), support, p, n)
         found, used = recover_parity_noisy(x, y, holdout=holdout, extra=_EXTRA)
-    x_test = np.asarray(uniform_cube(k_test, config.eval_size, n))
+    x_test = np.asarray(uniform_signs(k_test, config.eval_size, n))
     y_test = np.prod(x_test[:, support], axis=1)
     f = np.zeros(len(x_test)) if found is None else np.prod(x_test[:, found], axis=1)
     test_acc = float(correct(f, y_test).mean())
@@ -196,7 +200,7 @@ def _run_oracle(config: OnlineParityConfig, support, key) -> dict:
 
 def _draw(key, m: int, support, p: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     kx, kf = jax.random.split(key)
-    x = uniform_cube(kx, m, n)
+    x = uniform_signs(kx, m, n)
     y = parity(x, support)
     if p > 0:
         y = np.where(np.asarray(jax.random.bernoulli(kf, p, (m,))), -y, y)
