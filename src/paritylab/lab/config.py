@@ -14,6 +14,9 @@ An experiment file::
     eta = "auto"                      # optional fields take "auto" for their default rule
     [sweep]                           # list-valued fields expand into a cartesian grid
     k = [3, 5, 7]
+    [[grid]]                          # optional blocks, each laid over [sweep]: their
+    learners = ["random-features"]    # union is the experiment (e.g. one learner at
+    width = [128, 2048]               # several feature counts)
 
 ``--set key=value`` overrides a config field (dotted keys for nested fields), or one of the
 top-level keys ``learners``, ``seeds``, ``seed_start``, or a grid axis ``sweep.KEY``.
@@ -36,6 +39,7 @@ from paritylab.errors import BadInput, check_range, suggest
 from paritylab.lab.tasks import get_task
 
 TOP_KEYS = (
+    "grid",
     "experiment",
     "task",
     "description",
@@ -89,21 +93,38 @@ class ExperimentSpec:
     seed_start: int
     config: dict
     sweep: tuple[tuple[str, tuple], ...]
+    grid: tuple[tuple[tuple[str, ...], tuple[tuple[str, tuple], ...]], ...] = ()
+
+    def blocks(self):
+        """(learners, axes) of each grid block: the [sweep] alone, or each [[grid]] entry
+        laid over it (a block's axes replace the [sweep] axes of the same key)."""
+        if not self.grid:
+            return [(self.learners, self.sweep)]
+        out = []
+        for learners, axes in self.grid:
+            own = dict(axes)
+            merged = [(k, own.pop(k) if k in own else v) for k, v in self.sweep]
+            out.append((learners or self.learners, (*merged, *own.items())))
+        return out
 
     def runs(self) -> list[RunSpec]:
         """Every (grid point, learner, seed), each config validated; errors raise BadInput."""
         cls = get_task(self.task).CONFIG
-        keys = [k for k, _ in self.sweep]
-        out = []
-        for values in itertools.product(*(v for _, v in self.sweep)):
-            raw = _deepcopy(self.config)
-            for key, value in zip(keys, values, strict=True):
-                _set_dotted(raw, key, value)
-            config = build_config(cls, raw)
-            point = tuple(zip(keys, values, strict=True))
-            for learner in self.learners:
-                for seed in range(self.seed_start, self.seed_start + self.seeds):
-                    out.append(RunSpec(self.name, self.task, learner, seed, config, point))
+        out, seen = [], set()
+        for learners, axes in self.blocks():
+            keys = [k for k, _ in axes]
+            for values in itertools.product(*(v for _, v in axes)):
+                raw = _deepcopy(self.config)
+                for key, value in zip(keys, values, strict=True):
+                    _set_dotted(raw, key, value)
+                config = build_config(cls, raw)
+                point = tuple(zip(keys, values, strict=True))
+                for learner in learners:
+                    for seed in range(self.seed_start, self.seed_start + self.seeds):
+                        run = RunSpec(self.name, self.task, learner, seed, config, point)
+                        if run.run_id not in seen:
+                            seen.add(run.run_id)
+                            out.append(run)
         return out
 
     def to_dict(self) -> dict:
@@ -116,6 +137,7 @@ class ExperimentSpec:
             "seed_start": self.seed_start,
             "config": self.config,
             "sweep": {k: list(v) for k, v in self.sweep},
+            "grid": [{"learners": list(ls), **{k: list(v) for k, v in ax}} for ls, ax in self.grid],
         }
 
 
@@ -156,12 +178,7 @@ def spec_from_dict(data: dict, overrides=(), *, seeds: int | None = None, origin
         raise BadInput(
             f"learners={learners!r} must be a non-empty list; allowed: {', '.join(task.LEARNERS)}"
         )
-    for learner in learners:
-        if learner not in task.LEARNERS:
-            raise BadInput(
-                f"unknown learner {learner!r}{suggest(str(learner), task.LEARNERS)}; "
-                f"allowed: {', '.join(task.LEARNERS)}"
-            )
+    _check_learners(learners, task)
     n_seeds = _typed(data.get("seeds", 1), int, "seeds")
     check_range("seeds", n_seeds, lo=1)
     seed_start = _typed(data.get("seed_start", 0), int, "seed_start")
@@ -172,14 +189,19 @@ def spec_from_dict(data: dict, overrides=(), *, seeds: int | None = None, origin
     sweep = data.get("sweep", {})
     if not isinstance(sweep, dict):
         raise BadInput(f"[sweep] must be a table of lists, got {sweep!r}")
-    axes = []
-    for key, values in _flatten(sweep):
-        if not isinstance(values, list):
-            values = [values]
-        if not values:
-            raise BadInput(f"sweep.{key} is an empty list: the grid would have no points")
-        _field_type(task.CONFIG, key)  # unknown sweep keys fail here, with a suggestion
-        axes.append((key, tuple(values)))
+    axes = _axes(task.CONFIG, sweep, "sweep")
+    grid = data.get("grid", [])
+    if not isinstance(grid, list) or not all(isinstance(b, dict) for b in grid):
+        raise BadInput("[[grid]] must be an array of tables (each: learners = [...], axes)")
+    blocks = []
+    for i, block in enumerate(grid):
+        block = dict(block)
+        block_learners = block.pop("learners", [])
+        block_learners = [block_learners] if isinstance(block_learners, str) else block_learners
+        if not isinstance(block_learners, list):
+            raise BadInput(f"grid[{i}].learners must be a list of learner names")
+        _check_learners(block_learners, task)
+        blocks.append((tuple(block_learners), tuple(_axes(task.CONFIG, block, f"grid[{i}]"))))
     build_config(task.CONFIG, config)  # fail early on the base config
     spec = ExperimentSpec(
         name,
@@ -190,9 +212,32 @@ def spec_from_dict(data: dict, overrides=(), *, seeds: int | None = None, origin
         seed_start,
         config,
         tuple(axes),
+        tuple(blocks),
     )
     spec.runs()  # every grid point validated before anything runs
     return spec
+
+
+def _check_learners(learners, task) -> None:
+    for learner in learners:
+        if learner not in task.LEARNERS:
+            raise BadInput(
+                f"unknown learner {learner!r}{suggest(str(learner), task.LEARNERS)}; "
+                f"allowed: {', '.join(task.LEARNERS)}"
+            )
+
+
+def _axes(cls, table: dict, where: str) -> list[tuple[str, tuple]]:
+    """Grid axes of a [sweep] or [[grid]] table: every value a non-empty list."""
+    axes = []
+    for key, values in _flatten(table):
+        if not isinstance(values, list):
+            values = [values]
+        if not values:
+            raise BadInput(f"{where}.{key} is an empty list: the grid would have no points")
+        _field_type(cls, key)  # unknown keys fail here, with a suggestion
+        axes.append((key, tuple(values)))
+    return axes
 
 
 def build_config(cls, raw: dict, prefix: str = ""):

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from paritylab.lab.config import ExperimentSpec
 from paritylab.lab.executors import make_pool, run_inline
 from paritylab.lab.store import Store
+from paritylab.lab.tasks import get_task
 
 
 @dataclass
@@ -52,6 +53,8 @@ def run_experiment(
         store.save_experiment(spec.to_dict())
         finished = store.finished_ids()
         todo = [r for r in runs if r.run_id not in finished]
+        cost = getattr(get_task(spec.task), "COST", {})
+        todo.sort(key=lambda r: -cost.get(r.learner, 1.0))  # longest first (stable)
         summary = SweepSummary(total=len(runs), skipped=len(runs) - len(todo))
         summary.run_ids = [r.run_id for r in runs]
         if not todo:
