@@ -13,6 +13,7 @@ from tests.helpers import TINY_DM
 TINY = {
     "dm": TINY_DM,
     "digits": ["width=8", "epochs=1", "tuples_per_epoch=256", "test_tuples=128", "batch_size=64"],
+    "online": ["n=10", "k=2", "width=16", "max_steps=200", "eval_every=50", "eval_size=256"],
 }
 
 

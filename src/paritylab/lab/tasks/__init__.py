@@ -21,6 +21,7 @@ from paritylab.errors import BadInput, suggest
 TASK_MODULES = {
     "dm": "paritylab.lab.tasks.dm",
     "digits": "paritylab.lab.tasks.digits",
+    "online": "paritylab.lab.tasks.online",
 }
 
 
