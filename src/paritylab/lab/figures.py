@@ -157,7 +157,7 @@ def dm_panel(records: list[dict], out: Path, prefix: str) -> list[Path]:
         a1.axhline(0.5, color="grey", lw=0.8)
         a1.set_ylabel("test accuracy")
         a1.set_ylim(0, 1.05)
-        a1.legend(fontsize=7)
+        a1.legend(fontsize=7, loc="lower left")
         for metric, marker, lab in (
             ("test_hinge", "o", "measured hinge"),
             ("bound_certificate", "v", "certificate bound"),
@@ -189,3 +189,48 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def scaling_figure(rows: list[dict], fits: list[dict], out: Path, prefix: str) -> Path:
+    """Median t_c vs n on log-log axes per k (bars: quartiles; open markers: censored cells
+    at their lower bound), with the fitted power laws t_c ~ n^beta."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for k in sorted({r["k"] for r in rows}):
+        cells = [r for r in rows if r["k"] == k and not r["censored"]]
+        if cells:
+            xs = np.array([r["n"] for r in cells], float)
+            ys = np.array([r["median_t_c"] for r in cells], float)
+            lo = ys - np.array([r["t_c_q25"] or y for r, y in zip(cells, ys, strict=True)])
+            hi = np.array([r["t_c_q75"] or y for r, y in zip(cells, ys, strict=True)]) - ys
+            line = ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ls="none", capsize=3)
+            fit = next((f for f in fits if f["k"] == k and f["exponent"] is not None), None)
+            if fit:
+                grid = np.linspace(xs.min(), xs.max(), 50)
+                ax.plot(
+                    grid,
+                    np.exp(fit["intercept"]) * grid ** fit["exponent"],
+                    color=line[0].get_color(),
+                    label=f"k={k}: beta={fit['exponent']:.2f} "
+                    f"[{fit['ci_low'] or math.nan:.2f}, {fit['ci_high'] or math.nan:.2f}]",
+                )
+            else:
+                ax.plot([], [], color=line[0].get_color(), label=f"k={k}")
+        cens = [r for r in rows if r["k"] == k and r["censored"] and r["median_lower_bound"]]
+        if cens:
+            ax.scatter(
+                [r["n"] for r in cens],
+                [r["median_lower_bound"] for r in cens],
+                marker="^",
+                facecolors="none",
+                edgecolors="k",
+                label=f"k={k} censored",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n")
+    ax.set_ylabel("median t_c (steps)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    fig.suptitle(f"{prefix}: time to success vs n")
+    fig.tight_layout()
+    return _save(fig, out / f"{prefix}-tc-vs-n.png")

@@ -39,6 +39,9 @@ def write_report(directory: str | Path) -> Path:
             paths += figures.sweep_figures(ok, directory, name)
             curve = figures.training_curves(ok, directory, name)
             paths += [curve] if curve else []
+            scaling_lines, scaling_paths = _scaling_section(ok, directory, name)
+            lines += scaling_lines
+            paths += scaling_paths
             lines += [f"![{p.stem}]({p.name})" for p in paths] + [""]
         bad = [r for r in recs if r["status"] != "ok"]
         for r in bad[:20]:
@@ -58,3 +61,58 @@ def write_report(directory: str | Path) -> Path:
     path = directory / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _scaling_section(records: list[dict], directory: Path, name: str):
+    """For online parity runs over several n: median t_c per (n, k) with success fractions
+    (censored runs kept), the fitted exponents t_c ~ n^beta with bootstrap intervals, and
+    the log-log figure (``paritylab.theory.scaling``)."""
+    from paritylab.theory.scaling import fit_exponents, scaling_table
+
+    rows = [
+        {
+            "n": r["config"]["n"],
+            "k": r["config"]["k"],
+            "seed": r["seed"],
+            "t_c": r["metrics"].get("t_c"),
+            "cap": r["config"].get("max_steps"),
+        }
+        for r in records
+        if r["task"] == "online" and r["learner"] == "sgd-online" and "success" in r["metrics"]
+    ]
+    if len({(r["n"], r["k"]) for r in rows}) < 2:
+        return [], []
+    table, fits = scaling_table(rows), fit_exponents(rows)
+    lines = [
+        "### Time to success (sgd-online)",
+        "",
+        "| n | k | seeds | success | median t_c | q25-q75 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table:
+        med = (
+            f">= {r['median_lower_bound']:,.0f} (censored)"
+            if r["censored"]
+            else f"{r['median_t_c']:,.0f}"
+        )
+        quart = "-" if r["t_c_q25"] is None else f"{r['t_c_q25']:,.0f}-{r['t_c_q75'] or 0:,.0f}"
+        lines.append(
+            f"| {r['n']} | {r['k']} | {r['seeds']} | {r['success_frac']:.2f} | {med} | {quart} |"
+        )
+    lines += [
+        "",
+        "| k | exponent beta (t_c ~ n^beta) | 95% interval | alpha = beta/k | n fitted |"
+        " n censored |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in fits:
+        if f["exponent"] is None:
+            lines.append(f"| {f['k']} | - | - | - | {f['n_fitted']} | {f['n_censored']} |")
+            continue
+        ci = f"[{f['ci_low']:.2f}, {f['ci_high']:.2f}]" if f["ci_low"] is not None else "-"
+        lines.append(
+            f"| {f['k']} | {f['exponent']:.2f} | {ci} | {f['alpha']:.2f} | "
+            f"{f['n_fitted']} | {f['n_censored']} |"
+        )
+    lines.append("")
+    return lines, [figures.scaling_figure(table, fits, directory, name)]
