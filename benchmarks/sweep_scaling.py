@@ -30,8 +30,8 @@ SWEEP = {
     "task": "dm",
     "learners": ["random-features", "two-phase"],
     "seeds": 8,
-    "config": {"n": 30, "k": 5, "width": 256, "n_train": 4000, "n_test": 4000,
-               "cert_samples": 8192, "two_phase": {"steps": 500}, "linear": {"steps": 500}},
+    "config": {"n": 30, "k": 5, "width": 512, "n_train": 8000, "n_test": 8000,
+               "cert_samples": 32768, "two_phase": {"steps": 2000}, "linear": {"steps": 2000}},
 }
 
 

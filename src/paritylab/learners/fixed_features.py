@@ -61,12 +61,12 @@ def train_linear(
     """
     t = feature_map.transform(x)
     v0 = feature_map.zeros() if v0 is None else v0
-    opt = make_optimizer(optimizer, lr)
+    make_optimizer(optimizer, lr)  # validates the name before tracing
     m = int(y.shape[0])
     batch = m if batch_size is None or batch_size >= m else int(batch_size)
     chunks = max(1, steps // trace_every)
     v, v_sum, losses = _train(
-        feature_map, opt, loss, t, y, v0, key, l2, batch, chunks, min(trace_every, steps)
+        feature_map, optimizer, loss, t, y, v0, key, lr, l2, batch, chunks, min(trace_every, steps)
     )
     total = chunks * min(trace_every, steps)
     v_avg = jax.tree.map(lambda s: s / total, v_sum)
@@ -74,9 +74,12 @@ def train_linear(
     return LinearFit(v, v_avg, trace_step, np.asarray(losses))
 
 
-@partial(jax.jit, static_argnums=(1, 2, 8, 9, 10))
-def _train(feature_map, opt, loss, t, y, v0, key, l2, batch, chunks, chunk_len):
+# Module-level and keyed on names and shapes only, so every seed of a sweep reuses one
+# compilation per worker (lr and l2 are traced).
+@partial(jax.jit, static_argnums=(1, 2, 9, 10, 11))
+def _train(feature_map, optimizer, loss, t, y, v0, key, lr, l2, batch, chunks, chunk_len):
     per_example = loss_fn(loss)
+    opt = make_optimizer(optimizer, lr)
     m = y.shape[0]
 
     def objective(v, idx):

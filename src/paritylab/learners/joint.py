@@ -71,17 +71,22 @@ def train_joint(
     params0 = init_params(
         k_init, int(x.shape[1]), width, init=init, init_scale=init_scale, bias_range=bias_range
     )
-    opt = make_optimizer(optimizer, lr, weight_decay=weight_decay)
+    make_optimizer(optimizer, lr, weight_decay=weight_decay)  # validates before tracing
     chunk_len = max(1, min(trace_every, steps))
     chunks = max(1, steps // chunk_len)
     batch = min(int(batch_size), int(y.shape[0]))
-    params, losses = _train(opt, loss, x, y, params0, k_train, batch, chunks, chunk_len)
+    params, losses = _train(
+        optimizer, loss, x, y, params0, k_train, lr, weight_decay, batch, chunks, chunk_len
+    )
     return JointResult(params, params0, np.arange(1, chunks + 1) * chunk_len, np.asarray(losses))
 
 
-@partial(jax.jit, static_argnums=(0, 1, 6, 7, 8))
-def _train(opt, loss, x, y, params0, key, batch, chunks, chunk_len):
+# Keyed on names, shapes and weight decay (lr is traced): the seeds of a sweep share one
+# compilation per worker.
+@partial(jax.jit, static_argnums=(0, 1, 7, 8, 9, 10))
+def _train(optimizer, loss, x, y, params0, key, lr, weight_decay, batch, chunks, chunk_len):
     per_example = loss_fn(loss)
+    opt = make_optimizer(optimizer, lr, weight_decay=weight_decay)
     m = y.shape[0]
 
     def objective(params, idx):

@@ -56,6 +56,9 @@ def phase1_step(params: dict, x: jax.Array, y: jax.Array, *, eta: float, weight_
     return {**params, "W": w1}
 
 
+_phase1_step = jax.jit(phase1_step)  # eta and weight_decay are traced: one compile per shape
+
+
 def train_two_phase(
     x: jax.Array,
     y: jax.Array,
@@ -89,9 +92,7 @@ def train_two_phase(
         x1, y1 = x[idx], y[idx]
     else:
         x1, y1 = x, y
-    params1 = jax.jit(phase1_step, static_argnames=())(
-        params0, x1, y1, eta=eta, weight_decay=weight_decay
-    )
+    params1 = _phase1_step(params0, x1, y1, eta=eta, weight_decay=weight_decay)
     features = RandomReLUFeatures(params1["W"], params1["b"])
     fit = train_linear(
         features,

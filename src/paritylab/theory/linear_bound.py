@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -81,24 +82,26 @@ def estimate_correlation(
     per_batch = max(2, num_samples // num_batches)
     n = int(_input_dim(feature_map))
     keys = jax.random.split(key, num_batches)
-    v0 = feature_map.zeros()
-
-    @jax.jit
-    def batch_sums(k):
-        x = uniform_cube(k, per_batch, n)
-        chi = parity(x, support)
-        t = feature_map.transform(x)
-        s = jax.grad(lambda v: jnp.sum(chi * feature_map.predict(v, t)))(v0)
-        return s, jnp.sum(feature_map.sq_norm(x))
+    support = jnp.asarray(support)
 
     def batch_estimate(k):
-        s, diag = batch_sums(k)
+        s, diag = _correlation_sums(feature_map, support, k, per_batch, n)
         s_sq = sum(float(np.sum(np.asarray(leaf, np.float64) ** 2)) for leaf in jax.tree.leaves(s))
         return (s_sq - float(diag)) / (per_batch * (per_batch - 1))
 
     ests = np.array([batch_estimate(k) for k in keys])
     se = float(ests.std(ddof=1) / math.sqrt(num_batches)) if num_batches > 1 else float("nan")
     return CorrelationEstimate(float(ests.mean()), se, per_batch * num_batches)
+
+
+@partial(jax.jit, static_argnums=(3, 4))
+def _correlation_sums(feature_map, support, key, m: int, n: int):
+    """sum_m chi_A(x_m) Psi(x_m) (as grad_v of a linear form) and sum_m ||Psi(x_m)||^2."""
+    x = uniform_cube(key, m, n)
+    chi = parity(x, support)
+    t = feature_map.transform(x)
+    s = jax.grad(lambda v: jnp.sum(chi * feature_map.predict(v, t)))(feature_map.zeros())
+    return s, jnp.sum(feature_map.sq_norm(x))
 
 
 def estimate_energy(feature_map, *, key: jax.Array, num_samples: int = 16384) -> float:

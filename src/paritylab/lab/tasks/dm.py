@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import jax
 import numpy as np
@@ -203,7 +204,7 @@ def _two_phase(config: DMConfig, data: _Data, key):
     params = res.params if c.iterate == "final" else res.params_avg
     extra = support_weight_stats(res.params_phase1, data.support)
     traces = {"step": res.fit.trace_step.tolist(), "train_loss": res.fit.trace_loss.tolist()}
-    return jax.jit(lambda x: mlp.apply(params, x)), extra, traces
+    return partial(_apply_net, params), extra, traces
 
 
 def _joint(config: DMConfig, data: _Data, key):
@@ -225,7 +226,17 @@ def _joint(config: DMConfig, data: _Data, key):
     )
     extra = support_weight_stats(res.params, data.support)
     traces = {"step": res.trace_step.tolist(), "train_loss": res.trace_loss.tolist()}
-    return jax.jit(lambda x: mlp.apply(res.params, x)), extra, traces
+    return partial(_apply_net, res.params), extra, traces
+
+
+# Module-level jitted predictors (parameters passed as arguments, not baked in as
+# constants), so the seeds of a sweep reuse one compilation per worker.
+_apply_net = jax.jit(mlp.apply)
+
+
+@jax.jit
+def _apply_linear(feature_map, v, x):
+    return feature_map.predict(v, feature_map.transform(x))
 
 
 def _feature_map(config: DMConfig, learner: str, key):
@@ -264,7 +275,7 @@ def _linear(learner: str):
             )
         extra = _bound_metrics(config, fm.num_features, weight_norm(v), energy, corr)
         traces = {"step": res.trace_step.tolist(), "train_loss": res.trace_loss.tolist()}
-        return jax.jit(lambda x: fm.predict(v, fm.transform(x))), extra, traces
+        return partial(_apply_linear, fm, v), extra, traces
 
     return fit
 
