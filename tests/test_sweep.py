@@ -72,6 +72,9 @@ def test_failed_run_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
     assert df[df.status == "failed"].error.str.contains("boom").all()
 
 
+SEEDS = 60  # enough runs (each ~0.1-0.3 s once compiled) that the kill lands mid-sweep
+
+
 def _records(out):
     with Store(out, create=False) as store:
         return store.records()
@@ -82,7 +85,7 @@ def _write_sweep(path, seeds):
         'experiment = "kill"\ntask = "dm"\nlearners = ["linear-raw"]\n'
         f"seeds = {seeds}\n[config]\n"
         + "".join(f"{k} = {v}\n" for k, v in TINY_CONFIG.items())
-        + "[config.linear]\nsteps = 40\n"
+        + "[config.linear]\nsteps = 3000\n"
     )
 
 
@@ -120,29 +123,29 @@ def _wait_for(db, count, proc, timeout=300):
     while _count(db) < count:
         assert proc.poll() is None, proc.communicate()
         assert time.time() < deadline
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def test_sigkill_then_rerun_gives_exactly_one_record_per_run(tmp_path):
     cfg, out = tmp_path / "s.toml", tmp_path / "out"
-    _write_sweep(cfg, seeds=12)
+    _write_sweep(cfg, seeds=SEEDS)
     proc = _start(cfg, out)
     _wait_for(out / "results.sqlite", 3, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
     before = {r["run_id"]: r["finished"] for r in _records(out)}
-    assert 3 <= len(before) < 12
+    assert 3 <= len(before) < SEEDS
     res = cli("run", str(cfg), "--out", str(out), "--workers", "2")
     assert res.returncode == 0, res.stderr
     after = {r["run_id"]: r["finished"] for r in _records(out)}
-    assert len(after) == 12
+    assert len(after) == SEEDS
     assert all(after[i] == t for i, t in before.items())  # none recomputed, none lost
     assert f"{len(before)} already stored" in res.stderr
 
 
 def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path):
     cfg, out = tmp_path / "s.toml", tmp_path / "out"
-    _write_sweep(cfg, seeds=12)
+    _write_sweep(cfg, seeds=SEEDS)
     proc = _start(cfg, out)
     _wait_for(out / "results.sqlite", 2, proc)
     os.killpg(proc.pid, signal.SIGINT)
@@ -152,7 +155,7 @@ def test_ctrl_c_stops_cleanly_keeps_runs_and_says_how_to_resume(tmp_path):
     kept = _count(out / "results.sqlite")
     assert kept >= 2
     res = cli("run", str(cfg), "--out", str(out), "--workers", "2")
-    assert res.returncode == 0 and _count(out / "results.sqlite") == 12
+    assert res.returncode == 0 and _count(out / "results.sqlite") == SEEDS
 
 
 def test_incompatible_store_is_refused_and_untouched(tmp_path):
