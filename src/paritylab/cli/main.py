@@ -160,7 +160,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_experiments(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from paritylab.lab.builtin import builtin_descriptions, builtin_path
@@ -171,7 +170,7 @@ def cmd_experiments(args) -> int:
     table.add_column("file")
     for name, desc in builtin_descriptions().items():
         table.add_row(name, desc, str(builtin_path(name)))
-    Console().print(table)
+    _wide_console().print(table)
     return 0
 
 
