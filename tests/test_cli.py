@@ -101,3 +101,19 @@ def test_bound_and_experiments_commands():
     assert res.returncode == 0 and "142,506" in res.stdout
     res = cli("experiments")
     assert res.returncode == 0 and "dm-separation" in res.stdout
+
+
+def test_missing_mnist_file_exits_2_before_any_run(tmp_path):
+    res = cli(
+        "reproduce",
+        "digit-parity",
+        "--set",
+        "source=mnist",
+        "--set",
+        f"mnist_path={tmp_path / 'nope'}",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert res.returncode == 2 and "does not exist" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -214,7 +214,11 @@ def spec_from_dict(data: dict, overrides=(), *, seeds: int | None = None, origin
         tuple(axes),
         tuple(blocks),
     )
-    spec.runs()  # every grid point validated before anything runs
+    runs = spec.runs()  # every grid point validated before anything runs
+    preflight = getattr(task, "preflight", None)
+    if preflight is not None:  # e.g. data files exist and parse
+        for config in {json.dumps(r.config_dict, sort_keys=True): r.config for r in runs}.values():
+            preflight(config)
     return spec
 
 

@@ -10,6 +10,8 @@ Contract of a task module (see ``dm.py``):
   * ``run(config, *, learner: str, seed: int) -> dict`` returning
     ``{"metrics": {name: float | int | bool | None}, "traces": {name: list}, "info": {...}}``;
     traces share an x axis under the key ``"step"`` or ``"epoch"``.
+  * optional ``preflight(config)``: raises BadInput before anything runs (e.g. a data file
+    is missing); optional ``COST``: {learner: relative cost}, longest runs start first.
 """
 
 from __future__ import annotations

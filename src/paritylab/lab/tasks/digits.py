@@ -26,6 +26,12 @@ from paritylab.learners.digit_nets import MODELS, fit_digit_net
 LEARNERS = MODELS
 
 
+def preflight(config) -> None:
+    """Checked once per distinct config before any run starts: the data files load (a
+    missing or malformed MNIST file is a BadInput, exit 2, not 45 failed runs)."""
+    load_source(config.source, config.mnist_path)
+
+
 @dataclass(frozen=True)
 class DigitParityConfig:
     """One digit-parity run: data, network size and AdaDelta training schedule."""
