@@ -100,6 +100,18 @@ class OnlineSpec:
         if self.train_samples is not None:
             check_range("train_samples", self.train_samples, lo=self.batch_size)
 
+    def step_cfg(self) -> _StepCfg:
+        """The static part the compiled chunk is keyed on."""
+        return _StepCfg(
+            self.batch_size,
+            float(self.lr),
+            self.loss,
+            self.optimizer,
+            float(self.weight_decay),
+            float(self.label_noise),
+            self.train_samples is not None,
+        )
+
 
 class _StepCfg(NamedTuple):
     """The hashable, static part of a spec that the compiled step depends on."""
@@ -266,15 +278,7 @@ def train_online(params: Params, support, spec: OnlineSpec, *, key: jax.Array) -
     """
     spec.validate()
     finite = spec.train_samples is not None
-    cfg = _StepCfg(
-        spec.batch_size,
-        float(spec.lr),
-        spec.loss,
-        spec.optimizer,
-        float(spec.weight_decay),
-        float(spec.label_noise),
-        finite,
-    )
+    cfg = spec.step_cfg()
     p = _to_train(params)  # fresh arrays: donating the carry never touches the caller's
     data = _data(spec, p, support, key)
     opt_state = make_optimizer(spec.optimizer, spec.lr, weight_decay=spec.weight_decay).init(p)

@@ -42,15 +42,7 @@ def train_online_seeds(params_batch, support, spec: OnlineSpec, *, keys) -> Seed
     spec.validate()
     if spec.train_samples is not None:
         raise ValueError("train_online_seeds runs the online mode only (train_samples=None)")
-    cfg = _StepCfg(
-        spec.batch_size,
-        float(spec.lr),
-        spec.loss,
-        spec.optimizer,
-        float(spec.weight_decay),
-        float(spec.label_noise),
-        False,
-    )
+    cfg = spec.step_cfg()
     p = jax.vmap(_to_train)(params_batch)
     data = jax.vmap(lambda pp, k: _data(spec, pp, support, k))(p, keys)
     opt = make_optimizer(spec.optimizer, spec.lr, weight_decay=spec.weight_decay)
