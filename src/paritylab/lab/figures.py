@@ -234,3 +234,39 @@ def scaling_figure(rows: list[dict], fits: list[dict], out: Path, prefix: str) -
     fig.suptitle(f"{prefix}: time to success vs n")
     fig.tight_layout()
     return _save(fig, out / f"{prefix}-tc-vs-n.png")
+
+
+def faceted_curves(records: list[dict], out: Path, prefix: str, metric: str = "test_acc"):
+    """One panel per grid point, one line per learner: the mean ``metric`` trace over seeds
+    with a 95% t-band (e.g. digit-parity: test accuracy per epoch, one panel per k)."""
+    from scipy import stats
+
+    runs = [r for r in records if r["status"] == "ok" and metric in (r.get("traces") or {})]
+    if not runs:
+        return None
+    points = sorted({json.dumps(r["point"], sort_keys=True) for r in runs})
+    fig, axs = plt.subplots(1, len(points), figsize=(4.2 * len(points), 3.6), squeeze=False)
+    for ax, point in zip(axs[0], points, strict=True):
+        mine = [r for r in runs if json.dumps(r["point"], sort_keys=True) == point]
+        for learner in sorted({r["learner"] for r in mine}):
+            traces = [r["traces"] for r in mine if r["learner"] == learner]
+            xkey = "epoch" if "epoch" in traces[0] else "step"
+            n = min(len(t[metric]) for t in traces)
+            ys = np.array([np.asarray(t[metric][:n], dtype=float) for t in traces])
+            xs = np.asarray(traces[0][xkey][:n])
+            mean = ys.mean(axis=0)
+            line = ax.plot(xs, mean, label=learner)[0]
+            if len(ys) > 1:
+                half = stats.t.ppf(0.975, len(ys) - 1) * ys.std(axis=0, ddof=1) / np.sqrt(len(ys))
+                ax.fill_between(xs, mean - half, mean + half, alpha=0.2, color=line.get_color())
+        if "acc" in metric:  # t-bands of few seeds can leave [0, 1]
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(max(0.0, lo), min(1.02, hi))
+        ax.set_title(", ".join(f"{k}={v}" for k, v in json.loads(point).items()) or prefix)
+        ax.set_xlabel(xkey)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axs[0][0].legend(fontsize=7)
+    fig.suptitle(f"{prefix}: {metric} during training (mean, 95% band over seeds)")
+    fig.tight_layout()
+    return _save(fig, out / f"{prefix}-{metric}-panels.png")

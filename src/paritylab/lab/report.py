@@ -37,8 +37,11 @@ def write_report(directory: str | Path) -> Path:
             lines += [markdown_table(ok), ""]
             paths = figures.dm_panel(ok, directory, name)
             paths += figures.sweep_figures(ok, directory, name)
-            curve = figures.training_curves(ok, directory, name)
-            paths += [curve] if curve else []
+            for fig in (
+                figures.faceted_curves(ok, directory, name),
+                figures.training_curves(ok, directory, name),
+            ):
+                paths += [fig] if fig else []
             scaling_lines, scaling_paths = _scaling_section(ok, directory, name)
             lines += scaling_lines
             paths += scaling_paths
