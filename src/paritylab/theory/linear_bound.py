@@ -34,21 +34,25 @@ def majority_top_coefficient(k: int) -> float:
     return abs(total) / 2**k
 
 
-def linear_threshold_reference(k: int) -> dict[str, float]:
+def linear_threshold_reference(k: int, *, easy_fraction: float = 0.5) -> dict[str, float]:
     """Accuracy of the weighted majority sign(sum_{(k+1)/2 of A} x_j - sum_{others} x_j):
     right on the whole easy part, (1 + |c_k|)/2 on the uniform part (odd k)."""
     uniform = (1.0 + majority_top_coefficient(k)) / 2.0
-    return {"uniform": uniform, "easy": 1.0, "overall": (1.0 + uniform) / 2.0}
+    overall = easy_fraction + (1.0 - easy_fraction) * uniform
+    return {"uniform": uniform, "easy": 1.0, "overall": overall}
 
 
-def typical_support_bound(norm: float, energy: float, n: int, k: int) -> float:
-    """1/2 (1 - B sqrt(energy / C(n, k))), clipped at 0."""
-    return max(0.0, 0.5 * (1.0 - norm * math.sqrt(energy / math.comb(n, k))))
+def typical_support_bound(
+    norm: float, energy: float, n: int, k: int, *, uniform_weight: float = 0.5
+) -> float:
+    """uniform_weight (1 - B sqrt(energy / C(n, k))), clipped at 0 (uniform_weight = 1/2
+    on D_A: the mixture weight of the uniform part)."""
+    return max(0.0, uniform_weight * (1.0 - norm * math.sqrt(energy / math.comb(n, k))))
 
 
-def certificate_bound(norm: float, corr_norm: float) -> float:
-    """1/2 (1 - B ||c_A||), clipped at 0."""
-    return max(0.0, 0.5 * (1.0 - norm * corr_norm))
+def certificate_bound(norm: float, corr_norm: float, *, uniform_weight: float = 0.5) -> float:
+    """uniform_weight (1 - B ||c_A||), clipped at 0."""
+    return max(0.0, uniform_weight * (1.0 - norm * corr_norm))
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def run(config: DMConfig, *, learner: str, seed: int) -> dict:
     sub = slice(0, min(TRAIN_ACC_SAMPLES, config.n_train))  # a diagnostic: keep it cheap
     train_f = np.asarray(predict(data.train.x[sub]))
     metrics["train_acc"] = classification_metrics(train_f, data.train.y[sub])["test_acc"]
-    ref = linear_threshold_reference(config.k)
+    ref = linear_threshold_reference(config.k, easy_fraction=config.easy_fraction)
     metrics["reference_acc_uniform"] = ref["uniform"]
     metrics["reference_acc"] = ref["overall"]
     metrics.update(extra)
@@ -288,14 +288,15 @@ def _exact_raw_correlation(k: int):
 
 
 def _bound_metrics(config: DMConfig, num_features: int, norm: float, energy: float, corr) -> dict:
+    w = 1.0 - config.easy_fraction  # the bound lives on the uniform part
     return {
         "num_features": int(num_features),
         "weight_norm": norm,
         "feature_energy": energy,
         "corr_norm": corr.norm,
         "corr_norm_upper": corr.norm_upper,
-        "bound_certificate": certificate_bound(norm, corr.norm_upper),
-        "bound_typical": typical_support_bound(norm, energy, config.n, config.k),
+        "bound_certificate": certificate_bound(norm, corr.norm_upper, uniform_weight=w),
+        "bound_typical": typical_support_bound(norm, energy, config.n, config.k, uniform_weight=w),
         "log10_binom_nk": math.log10(math.comb(config.n, config.k)),
     }
 
