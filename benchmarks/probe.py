@@ -28,19 +28,39 @@ print(json.dumps(2 * 1024**3 * reps / dt / 1e9))
 
 
 def _env(seconds: float) -> dict:
-    return {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1", "PROBE_SECONDS": str(seconds)}
+    return {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PROBE_SECONDS": str(seconds),
+    }
 
 
 def matmul_probe(seconds: float = 1.5) -> dict:
     """GFLOP/s of one single-thread process, the sum of two concurrent ones, and their ratio."""
-    one = float(subprocess.run([sys.executable, "-c", _CHILD], env=_env(seconds),
-                               capture_output=True, text=True, check=True).stdout)
-    procs = [subprocess.Popen([sys.executable, "-c", _CHILD], env=_env(seconds),
-                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    one = float(
+        subprocess.run(
+            [sys.executable, "-c", _CHILD],
+            env=_env(seconds),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD], env=_env(seconds), stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     two = sum(float(p.communicate()[0]) for p in procs)
-    return {"gflops_1proc": one, "gflops_2proc_sum": two, "parallel_capacity": two / one,
-            "time": time.strftime("%H:%M:%S")}
+    return {
+        "gflops_1proc": one,
+        "gflops_2proc_sum": two,
+        "parallel_capacity": two / one,
+        "time": time.strftime("%H:%M:%S"),
+    }
 
 
 if __name__ == "__main__":

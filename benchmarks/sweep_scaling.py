@@ -20,18 +20,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from probe import matmul_probe  # noqa: E402
-
-from paritylab.lab.config import spec_from_dict  # noqa: E402
-from paritylab.lab.sweep import run_experiment  # noqa: E402
+from paritylab.lab.config import spec_from_dict
+from paritylab.lab.sweep import run_experiment
+from probe import matmul_probe
 
 SWEEP = {
     "experiment": "bench-16",
     "task": "dm",
     "learners": ["random-features", "two-phase"],
     "seeds": 8,
-    "config": {"n": 30, "k": 5, "width": 512, "n_train": 8000, "n_test": 8000,
-               "cert_samples": 32768, "two_phase": {"steps": 2000}, "linear": {"steps": 2000}},
+    "config": {
+        "n": 30,
+        "k": 5,
+        "width": 512,
+        "n_train": 8000,
+        "n_test": 8000,
+        "cert_samples": 32768,
+        "two_phase": {"steps": 2000},
+        "linear": {"steps": 2000},
+    },
 }
 
 
@@ -54,9 +61,15 @@ def measure(repeats: int = 2) -> dict:
             walls[w].append(time_sweep(w))
     probe_after = matmul_probe()
     one, two = statistics.median(walls[1]), statistics.median(walls[2])
-    return {"wall_s_1_worker": walls[1], "wall_s_2_workers": walls[2],
-            "median_1": one, "median_2": two, "speedup_2_vs_1": one / two,
-            "probe_before": probe_before, "probe_after": probe_after}
+    return {
+        "wall_s_1_worker": walls[1],
+        "wall_s_2_workers": walls[2],
+        "median_1": one,
+        "median_2": two,
+        "speedup_2_vs_1": one / two,
+        "probe_before": probe_before,
+        "probe_after": probe_after,
+    }
 
 
 def main() -> None:
@@ -66,10 +79,14 @@ def main() -> None:
     args = ap.parse_args()
     res = measure(args.repeats)
     cap = [res["probe_before"]["parallel_capacity"], res["probe_after"]["parallel_capacity"]]
-    print(f"16-run sweep: 1 worker {res['median_1']:.1f} s, 2 workers {res['median_2']:.1f} s "
-          f"(medians of {args.repeats}); speed-up 2 vs 1 = {res['speedup_2_vs_1']:.2f}x")
-    print(f"matmul probe parallel capacity (2 procs / 1 proc): before {cap[0]:.2f}, "
-          f"after {cap[1]:.2f}  (1.0 = one shared core, 2.0 = two cores)")
+    print(
+        f"16-run sweep: 1 worker {res['median_1']:.1f} s, 2 workers {res['median_2']:.1f} s "
+        f"(medians of {args.repeats}); speed-up 2 vs 1 = {res['speedup_2_vs_1']:.2f}x"
+    )
+    print(
+        f"matmul probe parallel capacity (2 procs / 1 proc): before {cap[0]:.2f}, "
+        f"after {cap[1]:.2f}  (1.0 = one shared core, 2.0 = two cores)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
 

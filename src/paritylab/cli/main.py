@@ -104,7 +104,7 @@ def _cmd_run(args, path, default_name) -> int:
     spec = load_spec(path, args.overrides, seeds=args.seeds)
     out = args.out or os.path.join("results", spec.name or default_name)
     console = _wide_console(quiet=args.quiet)
-    err = Console(stderr=True, quiet=args.quiet)
+    err = Console(stderr=True, quiet=args.quiet, soft_wrap=True)
     summary = run_experiment(
         spec,
         out,

@@ -36,6 +36,11 @@ def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
         if not metrics:
             continue
         fig, axs = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+        for ax in axs[0]:  # many learners x grid values: 20 distinct colours, then dashes
+            ax.set_prop_cycle(
+                plt.cycler(color=plt.cm.tab20.colors) * plt.cycler(linestyle=["-"])
+                + plt.cycler(marker=["o"] * 20)
+            )
         lines: dict[str, list] = {}
         for g in groups:
             if isinstance(g["point"].get(axis), int | float):
@@ -49,7 +54,7 @@ def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
                 hs = np.nan_to_num(np.array([s[1] for s in stats]))
                 if np.all(np.isnan(ys)):
                     continue
-                ax.plot(xs, ys, marker="o", label=label)
+                ax.plot(xs, ys, label=label)
                 ax.fill_between(xs, ys - hs, ys + hs, alpha=0.2)
             if metric == "test_acc_uniform" and any(g["task"] == "dm" for g in groups):
                 _reference_line(ax, groups, axis)
@@ -59,7 +64,8 @@ def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
             ax.set_xlabel(axis)
             ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
-        axs[0][0].legend(fontsize=7)
+        handles, labels = axs[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
         fig.suptitle(f"{prefix}: metrics vs {axis} (mean, 95% interval over seeds)")
         fig.tight_layout()
         paths.append(_save(fig, out / f"{prefix}-vs-{axis}.png"))
@@ -186,7 +192,7 @@ def _setting(g: dict) -> str:
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 

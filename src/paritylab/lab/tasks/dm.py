@@ -66,7 +66,11 @@ def _f(doc, default, **meta):
 class TwoPhaseConfig:
     """Knobs of the layer-wise algorithm (``paritylab.learners.two_phase``)."""
 
-    init_scale: float = _f("std of W at init is init_scale/sqrt(n) (0 allowed)", 0.0, min=0)
+    init_scale: float = _f(
+        "std of W at init is init_scale/sqrt(n) (0 allowed; 1 spreads the phase-1 step sizes)",
+        1.0,
+        min=0,
+    )
     bias_range: float = _f("biases b ~ U[-bias_range, bias_range]", 1.0, min=0, min_open=True)
     eta: float | None = _f("phase-1 step size; 'auto' = 4 q / k", None, min=0, min_open=True)
     weight_decay: float | None = _f("phase-1 L2 lambda; 'auto' = 1/(2 eta)", None, min=0)
