@@ -92,6 +92,9 @@ def _bad(message: str):
 
 
 def _cmd_run(args, path, default_name) -> int:
+    if args.executor == "inline" and "jax" not in sys.modules and hasattr(os, "sched_setaffinity"):
+        # Like a pool worker: one CPU, so XLA sizes its pool the same way (identical numbers).
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     from rich.console import Console
 
     from paritylab.lab.config import load_spec

@@ -68,6 +68,18 @@ class LocalPool:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
+def _ray_execute(blob: bytes) -> dict:
+    """A Ray task: pin this worker process to one CPU *before* the run (and so jax) is
+    unpickled, as the local pool does, so XLA sizes its pool alike and the numbers match."""
+    import pickle
+    import sys
+
+    if "jax" not in sys.modules and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[os.getpid() % len(cpus)]})
+    return execute(pickle.loads(blob))
+
+
 def _init_worker(counter, cpus: list[int]) -> None:
     """Start-up of a pool worker: Ctrl-C is left to the coordinator (which stops the workers
     and keeps every finished run), and the worker is pinned to a CPU of its own. The pinning
@@ -108,10 +120,12 @@ class RayPool:
         except Exception as err:  # ray raises ConnectionError and others, with long messages
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise BadInput(f"cannot reach a Ray cluster at {address!r}: {first[:200]}") from None
-        self.remote = ray.remote(num_cpus=1, max_retries=0)(execute)
+        self.remote = ray.remote(num_cpus=1, max_retries=0)(_ray_execute)
 
     def map_unordered(self, runs) -> Iterator[tuple[object, dict]]:
-        pending = {self.remote.remote(run): run for run in runs}
+        import pickle
+
+        pending = {self.remote.remote(pickle.dumps(run)): run for run in runs}
         while pending:
             done, _ = self.ray.wait(list(pending), num_returns=1)
             for ref in done:

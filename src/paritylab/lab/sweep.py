@@ -60,8 +60,6 @@ def run_experiment(
         if not todo:
             console.print(f"[bold]{spec.name}[/]: all {len(runs)} runs already stored in {out}")
             return summary
-        if executor == "local" and (workers or 0) == 0 and len(todo) == 1:
-            executor = "inline"  # one run: no pool start-up
         pool = make_pool(executor, workers=workers, address=address)
         console.print(
             f"[bold]{spec.name}[/]: {len(runs)} runs, {summary.skipped} already stored, "
