@@ -41,6 +41,7 @@ import torch  # noqa: E402
 
 from paritylab.data import dm_sample  # noqa: E402
 from paritylab.learners.joint import train_joint  # noqa: E402
+from torch_ref import TorchNet  # noqa: E402
 
 N, K, WIDTH, M, LR = 128, 5, 512, 20_000, 0.1
 SUPPORT = [5, 30, 64, 90, 120]
@@ -71,23 +72,13 @@ def make_ours(x, y, steps: int):
     return run
 
 
-class TorchNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.hidden = torch.nn.Linear(N, WIDTH)
-        self.out = torch.nn.Linear(WIDTH, 1, bias=False)
-
-    def forward(self, x):
-        return self.out(torch.relu(self.hidden(x))).squeeze(-1)
-
-
 def make_torch(x, y, steps: int):
     torch.set_num_threads(1)
     tx, ty = torch.from_numpy(np.array(x)), torch.from_numpy(np.array(y))
 
     def run(seed: int, n_steps: int = steps) -> None:
         torch.manual_seed(seed)
-        model = TorchNet()
+        model = TorchNet(N, WIDTH)
         opt = torch.optim.SGD(model.parameters(), lr=LR)
         for _ in range(n_steps):
             loss = torch.clamp(1 - ty * model(tx), min=0).mean()

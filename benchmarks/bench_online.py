@@ -56,6 +56,7 @@ import torch  # noqa: E402
 
 from paritylab.learners.online import OnlineSpec, train_online  # noqa: E402
 from paritylab.models.init_families import init_params  # noqa: E402
+from torch_ref import TorchNet  # noqa: E402
 
 N, K, WIDTH, BATCH, LR = 50, 3, 1000, 32, 0.1
 SUPPORT = [3, 17, 41]
@@ -108,23 +109,13 @@ def make_ours(steps: int):
 # ------------------------------------------------------------------------------ PyTorch
 
 
-class TorchNet(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.hidden = torch.nn.Linear(N, WIDTH)
-        self.out = torch.nn.Linear(WIDTH, 1, bias=False)
-
-    def forward(self, x):
-        return self.out(torch.relu(self.hidden(x))).squeeze(-1)
-
-
 def make_torch():
     torch.set_num_threads(1)
     support = torch.tensor(SUPPORT)
 
     def run(seed: int, steps: int) -> None:
         torch.manual_seed(seed)
-        model = TorchNet()
+        model = TorchNet(N, WIDTH)
         opt = torch.optim.SGD(model.parameters(), lr=LR)
         for _ in range(steps):
             x = torch.randint(0, 2, (BATCH, N)).float() * 2 - 1
