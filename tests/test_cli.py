@@ -117,3 +117,10 @@ def test_missing_mnist_file_exits_2_before_any_run(tmp_path):
     assert res.returncode == 2 and "does not exist" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_bad_executor_creates_no_results_directory(tmp_path):
+    res = cli("reproduce", "--out", str(tmp_path / "o"), "--executor", "slurm")
+    assert res.returncode == 2 and not (tmp_path / "o").exists()
+    res = cli("reproduce", "--out", str(tmp_path / "o"), "--workers", "0")
+    assert res.returncode == 2 and "--workers 0" in res.stderr and not (tmp_path / "o").exists()

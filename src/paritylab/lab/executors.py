@@ -127,6 +127,19 @@ class RayPool:
         self.ray.shutdown()
 
 
+def check_executor(executor: str, *, workers: int | None, address: str | None) -> None:
+    """Raise BadInput for an unknown executor, a bad worker count or an unreachable Ray
+    address, before a sweep opens (or creates) its results directory."""
+    if executor not in EXECUTORS:
+        raise BadInput(f"--executor {executor!r} is not known: allowed {', '.join(EXECUTORS)}")
+    if executor == "local" and workers is not None and workers < 1:
+        raise BadInput(f"--workers {workers} is out of range: allowed >= 1")
+    if executor == "ray":
+        if not address:
+            raise BadInput("--executor ray needs --address HOST:PORT of a running Ray cluster")
+        _check_reachable(address)
+
+
 def make_pool(executor: str, *, workers: int | None = None, address: str | None = None):
     """An object with ``map_unordered(runs)`` and ``shutdown(cancel)``, or None for inline."""
     if executor == "inline":

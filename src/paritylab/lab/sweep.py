@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from paritylab.lab.config import ExperimentSpec
-from paritylab.lab.executors import make_pool, run_inline
+from paritylab.lab.executors import check_executor, make_pool, run_inline
 from paritylab.lab.store import Store
 from paritylab.lab.tasks import get_task
 
@@ -47,6 +47,7 @@ def run_experiment(
     returns with ``interrupted=True``.
     """
     runs = spec.runs()
+    check_executor(executor, workers=workers, address=address)  # before anything is written
     start = time.perf_counter()
     console = console or Console(stderr=True, quiet=quiet)
     with Store(out) as store:
