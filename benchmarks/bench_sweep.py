@@ -15,8 +15,6 @@ probes are 0.5 s instead of 1.5 s.
 
 from __future__ import annotations
 
-import copy
-import functools
 import sys
 from pathlib import Path
 
@@ -38,18 +36,10 @@ QUICK_CONFIG = {
 
 def run(quick: bool) -> list[dict]:
     repeats = 1 if quick else 2
-    saved = copy.deepcopy(sweep_scaling.SWEEP)
-    probe = sweep_scaling.matmul_probe
-    if quick:
-        sweep_scaling.SWEEP["config"].update(QUICK_CONFIG)
-        sweep_scaling.matmul_probe = functools.partial(probe, seconds=0.5)
     benchlib.log(f"[sweep] 16 runs, 1 vs 2 workers, {repeats} repeat(s){' (light)' * quick}")
-    try:
-        res = sweep_scaling.measure(repeats)
-    finally:
-        sweep_scaling.SWEEP.clear()
-        sweep_scaling.SWEEP.update(saved)
-        sweep_scaling.matmul_probe = probe
+    res = sweep_scaling.measure(
+        repeats, config=QUICK_CONFIG if quick else None, probe_seconds=0.5 if quick else 1.5
+    )
     cap = [res["probe_before"]["parallel_capacity"], res["probe_after"]["parallel_capacity"]]
     walls = {w: ", ".join(f"{x:.1f}" for x in res[f"wall_s_{w}"]) for w in WALL_KEYS}
     one_proc = [res[k]["gflops_1proc"] for k in ("probe_before", "probe_after")]

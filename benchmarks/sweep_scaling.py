@@ -42,8 +42,8 @@ SWEEP = {
 }
 
 
-def time_sweep(workers: int) -> float:
-    spec = spec_from_dict(SWEEP)
+def time_sweep(workers: int, sweep: dict = SWEEP) -> float:
+    spec = spec_from_dict(sweep)
     assert len(spec.runs()) == 16
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
@@ -53,13 +53,16 @@ def time_sweep(workers: int) -> float:
     return wall
 
 
-def measure(repeats: int = 2) -> dict:
-    probe_before = matmul_probe()
+def measure(repeats: int = 2, *, config: dict | None = None, probe_seconds: float = 1.5) -> dict:
+    """Median walls of the 16-run sweep with 1 and 2 workers; ``config`` overrides fields of
+    the sweep's config (a lighter sweep for --quick)."""
+    sweep = {**SWEEP, "config": {**SWEEP["config"], **(config or {})}}
+    probe_before = matmul_probe(probe_seconds)
     walls: dict[int, list[float]] = {1: [], 2: []}
     for i in range(repeats):
         for w in (1, 2) if i % 2 == 0 else (2, 1):
-            walls[w].append(time_sweep(w))
-    probe_after = matmul_probe()
+            walls[w].append(time_sweep(w, sweep))
+    probe_after = matmul_probe(probe_seconds)
     one, two = statistics.median(walls[1]), statistics.median(walls[2])
     return {
         "wall_s_1_worker": walls[1],
