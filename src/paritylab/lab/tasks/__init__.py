@@ -16,6 +16,7 @@ Contract of a task module (see ``dm.py``):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 from paritylab.errors import BadInput, suggest
@@ -25,6 +26,12 @@ TASK_MODULES = {
     "digits": "paritylab.lab.tasks.digits",
     "online": "paritylab.lab.tasks.online",
 }
+
+
+def option(default, doc: str, **meta):
+    """A config field with its documentation and checks (``min``, ``max``, ``min_open``,
+    ``choices``) in its metadata, as the loader reads them."""
+    return dataclasses.field(default=default, metadata={"doc": doc, **meta})
 
 
 def get_task(name: str):

@@ -19,6 +19,7 @@ import numpy as np
 
 from paritylab.data import check_dm_k, dm_sample, draw_support
 from paritylab.errors import BadInput
+from paritylab.lab.tasks import option
 from paritylab.learners.fixed_features import train_linear, weight_norm
 from paritylab.learners.joint import INITS, train_joint
 from paritylab.learners.losses import LOSSES
@@ -58,80 +59,80 @@ ITERATES = ("final", "average")
 TRAIN_ACC_SAMPLES = 2000  # train_acc is measured on the first 2,000 training samples
 
 
-def _f(doc, default, **meta):
-    return field(default=default, metadata={"doc": doc, **meta})
-
-
 @dataclass(frozen=True)
 class TwoPhaseConfig:
     """Knobs of the layer-wise algorithm (``paritylab.learners.two_phase``)."""
 
-    init_scale: float = _f(
-        "std of W at init is init_scale/sqrt(n) (0 allowed; 1 spreads the phase-1 step sizes)",
+    init_scale: float = option(
         1.0,
+        "std of W at init is init_scale/sqrt(n) (0 allowed; 1 spreads the phase-1 step sizes)",
         min=0,
     )
-    bias_range: float = _f("biases b ~ U[-bias_range, bias_range]", 1.0, min=0, min_open=True)
-    eta: float | None = _f("phase-1 step size; 'auto' = 4 q / k", None, min=0, min_open=True)
-    weight_decay: float | None = _f("phase-1 L2 lambda; 'auto' = 1/(2 eta)", None, min=0)
-    phase1_batch: int | None = _f("phase-1 batch; 'auto' = all samples", None, min=1)
-    optimizer: str = _f("phase-2 optimizer of u", "adam", choices=OPTIMIZERS)
-    steps: int = _f("phase-2 steps", 2000, min=1)
-    lr: float = _f("phase-2 learning rate", 0.01, min=0, min_open=True)
-    batch_size: int = _f("phase-2 minibatch size", 1024, min=1)
-    l2: float = _f("phase-2 L2 penalty (l2/2)||u||^2", 0.0, min=0)
-    iterate: str = _f("which phase-2 iterate is scored", "final", choices=ITERATES)
+    bias_range: float = option(1.0, "biases b ~ U[-bias_range, bias_range]", min=0, min_open=True)
+    eta: float | None = option(None, "phase-1 step size; 'auto' = 4 q / k", min=0, min_open=True)
+    weight_decay: float | None = option(None, "phase-1 L2 lambda; 'auto' = 1/(2 eta)", min=0)
+    phase1_batch: int | None = option(None, "phase-1 batch; 'auto' = all samples", min=1)
+    optimizer: str = option("adam", "phase-2 optimizer of u", choices=OPTIMIZERS)
+    steps: int = option(2000, "phase-2 steps", min=1)
+    lr: float = option(0.01, "phase-2 learning rate", min=0, min_open=True)
+    batch_size: int = option(1024, "phase-2 minibatch size", min=1)
+    l2: float = option(0.0, "phase-2 L2 penalty (l2/2)||u||^2", min=0)
+    iterate: str = option("final", "which phase-2 iterate is scored", choices=ITERATES)
 
 
 @dataclass(frozen=True)
 class JointConfig:
     """Knobs of plain joint training (``paritylab.learners.joint``)."""
 
-    init: str = _f("initialisation family", "gaussian", choices=INITS)
-    init_scale: float = _f("std of W at init is init_scale/sqrt(n)", 1.0, min=0)
-    bias_range: float = _f("biases b ~ U[-bias_range, bias_range]", 1.0, min=0)
-    optimizer: str = _f("optimizer", "sgd", choices=OPTIMIZERS)
-    lr: float = _f("learning rate", 0.5, min=0, min_open=True)
-    weight_decay: float = _f("weight decay", 0.0, min=0)
-    loss: str = _f("training loss", "hinge", choices=LOSSES)
-    steps: int = _f("training steps", 10000, min=1)
-    batch_size: int = _f("minibatch size", 64, min=1)
+    init: str = option("gaussian", "initialisation family", choices=INITS)
+    init_scale: float = option(1.0, "std of W at init is init_scale/sqrt(n)", min=0)
+    bias_range: float = option(1.0, "biases b ~ U[-bias_range, bias_range]", min=0)
+    optimizer: str = option("sgd", "optimizer", choices=OPTIMIZERS)
+    lr: float = option(0.5, "learning rate", min=0, min_open=True)
+    weight_decay: float = option(0.0, "weight decay", min=0)
+    loss: str = option("hinge", "training loss", choices=LOSSES)
+    steps: int = option(10000, "training steps", min=1)
+    batch_size: int = option(64, "minibatch size", min=1)
 
 
 @dataclass(frozen=True)
 class LinearConfig:
     """How the output weights of every fixed embedding are trained (hinge loss)."""
 
-    optimizer: str = _f("optimizer", "adam", choices=OPTIMIZERS)
-    steps: int = _f("steps", 1000, min=1)
-    lr: float = _f("learning rate", 0.01, min=0, min_open=True)
-    batch_size: int = _f("minibatch size", 1024, min=1)
-    l2: float = _f("L2 penalty (l2/2)||v||^2 (regularised = the fairer baseline)", 1e-3, min=0)
-    iterate: str = _f("which iterate is scored", "final", choices=ITERATES)
+    optimizer: str = option("adam", "optimizer", choices=OPTIMIZERS)
+    steps: int = option(1000, "steps", min=1)
+    lr: float = option(0.01, "learning rate", min=0, min_open=True)
+    batch_size: int = option(1024, "minibatch size", min=1)
+    l2: float = option(1e-3, "L2 penalty (l2/2)||v||^2 (regularised = the fairer baseline)", min=0)
+    iterate: str = option("final", "which iterate is scored", choices=ITERATES)
 
 
 @dataclass(frozen=True)
 class KernelConfig:
     """Exact kernel ridge regression with the closed-form two-layer ReLU NTK."""
 
-    sigma_w: float = _f("first-layer weight std (NTK parameterisation)", 1.0, min=0)
-    sigma_b: float = _f("bias std; 0 makes odd parities of degree >= 3 unrepresentable", 1.0, min=0)
-    ridge: float = _f("ridge lambda in (K + lambda I) alpha = y", 1.0, min=0, min_open=True)
-    max_samples: int = _f("use at most this many training samples (exact Cholesky)", 20000, min=1)
+    sigma_w: float = option(1.0, "first-layer weight std (NTK parameterisation)", min=0)
+    sigma_b: float = option(
+        1.0, "bias std; 0 makes odd parities of degree >= 3 unrepresentable", min=0
+    )
+    ridge: float = option(1.0, "ridge lambda in (K + lambda I) alpha = y", min=0, min_open=True)
+    max_samples: int = option(
+        20000, "use at most this many training samples (exact Cholesky)", min=1
+    )
 
 
 @dataclass(frozen=True)
 class DMConfig:
     """The Daniely-Malach separation experiment."""
 
-    n: int = _f("input dimension", 50, min=1)
-    k: int = _f("parity degree (odd)", 5, min=1)
-    width: int = _f("hidden units q of every network / feature map", 512, min=1)
-    n_train: int = _f("training samples shared by all learners", 10000, min=2)
-    n_test: int = _f("test samples", 10000, min=1)
-    easy_fraction: float = _f("mixture weight of the easy part", 0.5, min=0, max=1)
-    allow_even_k: bool = _f("allow even k (the easy-part signal vanishes)", False)
-    cert_samples: int = _f("fresh uniform samples to estimate ||c_A||", 131072, min=16)
+    n: int = option(50, "input dimension", min=1)
+    k: int = option(5, "parity degree (odd)", min=1)
+    width: int = option(512, "hidden units q of every network / feature map", min=1)
+    n_train: int = option(10000, "training samples shared by all learners", min=2)
+    n_test: int = option(10000, "test samples", min=1)
+    easy_fraction: float = option(0.5, "mixture weight of the easy part", min=0, max=1)
+    allow_even_k: bool = option(False, "allow even k (the easy-part signal vanishes)")
+    cert_samples: int = option(131072, "fresh uniform samples to estimate ||c_A||", min=16)
     two_phase: TwoPhaseConfig = field(default_factory=TwoPhaseConfig)
     joint_sgd: JointConfig = field(default_factory=JointConfig)
     linear: LinearConfig = field(default_factory=LinearConfig)

@@ -20,13 +20,14 @@ x uniform on {-1,+1}^n, y = chi_A(x) for a support A of size k drawn from the se
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jax
 import numpy as np
 
 from paritylab.data.boolean import check_support, draw_support, parity
 from paritylab.errors import BadInput, suggest
+from paritylab.lab.tasks import option
 from paritylab.learners.gf2 import recover_parity, recover_parity_noisy
 from paritylab.learners.losses import LOSSES
 from paritylab.learners.online import OnlineSpec, train_online, uniform_signs
@@ -39,41 +40,37 @@ LEARNERS = ("sgd-online", "gf2-oracle")
 _EXTRA = 4  # rows beyond n per noisy-oracle trial
 
 
-def _f(default, doc: str, **meta):
-    return field(default=default, metadata={"doc": doc, **meta})
-
-
 @dataclass(frozen=True)
 class OnlineParityConfig:
     """Uniform-input sparse parity trained online (defaults: Barak et al. 2022, (50, 3))."""
 
-    n: int = _f(50, "input dimension", min=1)
-    k: int = _f(3, "parity degree |A|", min=1)
-    width: int = _f(1000, "hidden units q", min=1)
-    batch_size: int = _f(32, "samples per SGD step", min=1)
-    lr: float = _f(0.1, "learning rate eta", min=0.0, min_open=True)
-    loss: str = _f("hinge", "training loss", choices=LOSSES)
-    optimizer: str = _f(
+    n: int = option(50, "input dimension", min=1)
+    k: int = option(3, "parity degree |A|", min=1)
+    width: int = option(1000, "hidden units q", min=1)
+    batch_size: int = option(32, "samples per SGD step", min=1)
+    lr: float = option(0.1, "learning rate eta", min=0.0, min_open=True)
+    loss: str = option("hinge", "training loss", choices=LOSSES)
+    optimizer: str = option(
         "sgd",
         "sgd | adam (decoupled decay) | sign-sgd (Kou et al. 2024) | adadelta",
         choices=OPTIMIZERS,
     )
-    weight_decay: float = _f(0.0, "shrinkage lr * wd * theta per step", min=0.0)
-    label_noise: float = _f(0.0, "training-label flip probability p (< 0.5)", min=0.0, max=0.5)
-    init: str = _f(
+    weight_decay: float = option(0.0, "shrinkage lr * wd * theta per step", min=0.0)
+    label_noise: float = option(0.0, "training-label flip probability p (< 0.5)", min=0.0, max=0.5)
+    init: str = option(
         "uniform", "initialisation family (uniform = PyTorch default)", choices=INIT_FAMILIES
     )
-    init_scale: float = _f(1.0, "first-layer scale (w ~ scale/sqrt(n))", min=0.0)
-    init_bias_range: float = _f(1.0, "b ~ U[-r, r] (gaussian/sparse/rademacher)", min=0.0)
-    init_sparsity: int = _f(2, "non-zeros per unit for init=sparse", min=1)
-    max_steps: int = _f(100_000, "hard step cap; runs not done by then are censored", min=1)
-    eval_every: int = _f(250, "steps between evaluations (t_c resolution)", min=1)
-    eval_size: int = _f(8192, "held-out uniform samples for test metrics", min=1)
-    success_threshold: float = _f(1.0, "test accuracy that counts as success", min=0.0, max=1.0)
-    after_success: int = _f(0, "steps to keep training after success", min=0)
-    train_samples: int | None = _f(None, "None = online; m = fixed training set", min=1)
-    epochs: int | None = _f(None, "finite mode: cap at epochs * floor(m/B) steps", min=1)
-    oracle_trials: int = _f(1000, "gf2-oracle trials under label noise", min=1)
+    init_scale: float = option(1.0, "first-layer scale (w ~ scale/sqrt(n))", min=0.0)
+    init_bias_range: float = option(1.0, "b ~ U[-r, r] (gaussian/sparse/rademacher)", min=0.0)
+    init_sparsity: int = option(2, "non-zeros per unit for init=sparse", min=1)
+    max_steps: int = option(100_000, "hard step cap; runs not done by then are censored", min=1)
+    eval_every: int = option(250, "steps between evaluations (t_c resolution)", min=1)
+    eval_size: int = option(8192, "held-out uniform samples for test metrics", min=1)
+    success_threshold: float = option(1.0, "test accuracy that counts as success", min=0.0, max=1.0)
+    after_success: int = option(0, "steps to keep training after success", min=0)
+    train_samples: int | None = option(None, "None = online; m = fixed training set", min=1)
+    epochs: int | None = option(None, "finite mode: cap at epochs * floor(m/B) steps", min=1)
+    oracle_trials: int = option(1000, "gf2-oracle trials under label noise", min=1)
 
     def check(self) -> None:
         """Cross-field constraints."""
