@@ -21,6 +21,7 @@ import numpy as np
 
 from paritylab.learners.losses import loss_fn
 from paritylab.learners.optimizers import make_optimizer
+from paritylab.models.features import tree_sq_norm
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,7 @@ class LinearFit:
 
 def weight_norm(v) -> float:
     """||v||_2 over all leaves of a weight pytree (the B of the lower bound)."""
-    leaves = jax.tree.leaves(v)
-    return float(np.sqrt(sum(float(np.sum(np.asarray(a, np.float64) ** 2)) for a in leaves)))
+    return float(np.sqrt(tree_sq_norm(v)))
 
 
 def train_linear(

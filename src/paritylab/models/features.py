@@ -17,8 +17,14 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from paritylab.models import mlp
+
+
+def tree_sq_norm(tree) -> float:
+    """sum of squares of every leaf of a weight pytree, accumulated in float64."""
+    return sum(float(np.sum(np.asarray(a, np.float64) ** 2)) for a in jax.tree.leaves(tree))
 
 
 def _pytree(data: tuple[str, ...], meta: tuple[str, ...]):

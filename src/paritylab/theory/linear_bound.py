@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from paritylab.data.boolean import parity, uniform_cube
+from paritylab.models.features import tree_sq_norm
 
 
 def majority_top_coefficient(k: int) -> float:
@@ -90,8 +91,7 @@ def estimate_correlation(
 
     def batch_estimate(k):
         s, diag = _correlation_sums(feature_map, support, k, per_batch, n)
-        s_sq = sum(float(np.sum(np.asarray(leaf, np.float64) ** 2)) for leaf in jax.tree.leaves(s))
-        return (s_sq - float(diag)) / (per_batch * (per_batch - 1))
+        return (tree_sq_norm(s) - float(diag)) / (per_batch * (per_batch - 1))
 
     ests = np.array([batch_estimate(k) for k in keys])
     se = float(ests.std(ddof=1) / math.sqrt(num_batches)) if num_batches > 1 else float("nan")
