@@ -72,7 +72,8 @@ def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
     return paths
 
 
-def _reference_line(ax, groups, axis):
+def _reference_line(ax, groups, axis: str):
+    """The uniform-part linear-threshold reference (a curve when ``axis`` is k) and chance."""
     if axis == "k":
         ks = sorted({g["point"]["k"] for g in groups})
         ax.plot(
@@ -153,14 +154,7 @@ def dm_panel(records: list[dict], out: Path, prefix: str) -> list[Path]:
                 label=lab,
                 yerr=np.nan_to_num([s[1] for s in stats]),
             )
-        k = int(gs[0]["config"]["k"])
-        a1.axhline(
-            linear_threshold_reference(k)["uniform"],
-            color="k",
-            ls="--",
-            label="linear-threshold ref. (uniform)",
-        )
-        a1.axhline(0.5, color="grey", lw=0.8)
+        _reference_line(a1, gs, axis="")
         a1.set_ylabel("test accuracy")
         a1.set_ylim(0, 1.05)
         a1.legend(fontsize=7, loc="lower left")

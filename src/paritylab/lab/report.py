@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from paritylab.lab import figures
@@ -56,7 +57,7 @@ def write_report(directory: str | Path) -> Path:
                 "<details><summary>experiment spec</summary>",
                 "",
                 "```json",
-                __import__("json").dumps(spec, indent=1),
+                json.dumps(spec, indent=1),
                 "```",
                 "</details>",
                 "",
