@@ -50,16 +50,17 @@ def test_malformed_toml_exits_2(tmp_path):
 
 def test_reproduce_writes_records_table_and_report(tmp_path):
     out = tmp_path / "res"
-    res = cli(
+    args = (
         "reproduce",
         "--out",
         str(out),
         *sets(TINY_DM),
-        "--set",
-        "learners=['two-phase','linear-raw']",
         "--executor",
         "inline",
+        "--set",
+        "learners=['two-phase','linear-raw']",
     )
+    res = cli(*args)
     assert res.returncode == 0, res.stderr
     assert "linear-threshold reference" in res.stdout and "two-phase" in res.stdout
     assert (out / "report.md").exists() and list(out.glob("*.png"))
@@ -83,16 +84,7 @@ def test_reproduce_writes_records_table_and_report(tmp_path):
     csv = cli("results", str(out), "--format", "csv").stdout.splitlines()
     assert len(csv) == 3 and csv[0].startswith("run_id,")
     # a second identical invocation recomputes nothing
-    again = cli(
-        "reproduce",
-        "--out",
-        str(out),
-        *sets(TINY_DM),
-        "--set",
-        "learners=['two-phase','linear-raw']",
-        "--executor",
-        "inline",
-    )
+    again = cli(*args)
     assert again.returncode == 0 and "0 run(s) done, 2 already stored" in again.stderr
 
 
