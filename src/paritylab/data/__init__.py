@@ -1,32 +1,68 @@
-"""Layer 1: samplers of Boolean inputs and targets, each a pure function of a random key."""
+"""Layer 1, data: Boolean inputs, targets and problems, each a pure function of a random key.
 
-from paritylab.data.boolean import (
+A problem is an input distribution times a target (plus label noise); the digit-parity images
+live in ``paritylab.data.digits``.
+"""
+
+from paritylab.data.cube import biased_cube, uniform_cube, uniform_signs
+from paritylab.data.distributions import (
     EASY,
     PART_NAMES,
     UNIFORM,
-    Sample,
-    biased_cube,
+    BiasedProduct,
+    DanielyMalach,
+    Mixture,
+    Schedule,
+    SupportAligned,
+    Uniform,
+)
+from paritylab.data.dm import check_dm_k, dm_problem, dm_sample
+from paritylab.data.problem import Problem, Sample, check_label_noise, flip_labels
+from paritylab.data.targets import (
+    Majority,
+    Monomials,
     check_support,
     draw_support,
-    flip_labels,
+    majority_target,
+    make_target,
+    monomials_target,
     parity,
-    uniform_cube,
-    uniform_parity_sample,
+    parity_target,
+    register_target,
+    staircase_target,
+    target_names,
 )
-from paritylab.data.dm_mixture import check_dm_k, dm_sample
 
 __all__ = [
     "EASY",
     "PART_NAMES",
     "UNIFORM",
+    "BiasedProduct",
+    "DanielyMalach",
+    "Majority",
+    "Mixture",
+    "Monomials",
+    "Problem",
     "Sample",
+    "Schedule",
+    "SupportAligned",
+    "Uniform",
     "biased_cube",
     "check_dm_k",
+    "check_label_noise",
     "check_support",
+    "dm_problem",
     "dm_sample",
     "draw_support",
     "flip_labels",
+    "majority_target",
+    "make_target",
+    "monomials_target",
     "parity",
+    "parity_target",
+    "register_target",
+    "staircase_target",
+    "target_names",
     "uniform_cube",
-    "uniform_parity_sample",
+    "uniform_signs",
 ]

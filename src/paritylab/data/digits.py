@@ -1,7 +1,8 @@
 """Digit-parity images: k handwritten digits side by side, labelled by the parity of their sum.
 
 The real-data experiment of Daniely & Malach (2020, "Learning Parities with Neural Networks",
-NeurIPS, Section 5; science.md 1.4). A k-tuple of images (i_1, ..., i_k) is the input
+NeurIPS, Section 5, https://arxiv.org/abs/2002.07400). A k-tuple of images (i_1, ..., i_k) is the
+input
 
     x = concat(phi(img_{i_1}), ..., phi(img_{i_k}))  in R^{k d}   (d pixels per image),
     y = (digit_{i_1} + ... + digit_{i_k}) mod 2      in {0, 1}    (a class for cross-entropy),
@@ -14,7 +15,7 @@ Sources (``load_source``):
 * ``"digits"``: scikit-learn's bundled 8x8 handwritten digits (1,797 images, d = 64, pixel
   values 0..16). Fixed split rule: stratified by digit, 597 test / 1,200 train images, via
   ``sklearn.model_selection.train_test_split(test_size=597, stratify=digit, random_state=0)``
-  (the split of the reference run in issue 4). The split never depends on the run seed.
+  (the split of the reference runs). The split never depends on the run seed.
 * ``"mnist"``: read from a local path (never downloaded): either a folder holding the four IDX
   files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
   ``t10k-labels-idx1-ubyte`` (each plain or ``.gz``; ``.``-for-``-`` spellings such as
@@ -244,3 +245,29 @@ def draw_tuples(key: jax.Array, x, y, *, k: int, count: int):
     idx = tuple_indices(key, len(y), k=k, count=count)
     xs, labels = gather_tuples(jnp.asarray(x), jnp.asarray(y), idx)
     return xs, labels, idx
+
+
+@dataclass(frozen=True, eq=False)
+class DigitParity:
+    """The digit-parity problem: k images side by side, label = parity of their digit sum.
+
+    Attributes:
+        images: the scaled image source.
+        k: images per tuple.
+    """
+
+    images: DigitSet
+    k: int
+
+    def sample(self, key: jax.Array, count: int):
+        """``count`` fresh tuples of test images as a (x, y, part) triple with 0/1 labels.
+
+        Args:
+            key: JAX random key.
+            count: number of tuples.
+
+        Returns:
+            ``(x (count, k d) float32, y (count,) int32 in {0, 1}, zeros (count,))``.
+        """
+        x, y, _ = draw_tuples(key, self.images.x_test, self.images.y_test, k=self.k, count=count)
+        return x, y, jnp.zeros((count,), jnp.int32)
