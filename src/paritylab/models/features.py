@@ -6,7 +6,7 @@ Each map exposes
   * ``predict(v, t)``: <v, Psi(x)> for a weight pytree v;
   * ``zeros()``: a zero weight pytree; ``num_features``: N;
   * ``sq_norm(x)``: ||Psi(x)||^2 per row (its mean under U is the feature energy of the
-    lower bound, science.md 1.3).
+    lower bound of ``paritylab.theory``).
 Because ``predict`` is linear in v, grad_v of mean(chi * predict) is the correlation vector
 c_A = E[chi_A(x) Psi(x)], which ``paritylab.theory`` uses for the certificate.
 """

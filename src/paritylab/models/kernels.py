@@ -3,7 +3,7 @@
 All kernels here are dot-product kernels: k(x, x') depends on <x, x'>, ||x||^2, ||x'||^2 only.
 On the cube ||x||^2 = n, so k(x, x') = kappa(<x, x'>) with s = <x, x'> an integer in [-n, n]
 (of the parity of n): ``kernel_matrix`` computes the inner products with one (float32, exact)
-matmul and gathers from a table of the 2n + 1 values of kappa (design.md: 2 s instead of 25 s
+matmul and gathers from a table of the 2n + 1 values of kappa (measured: 2 s instead of 25 s
 for a 20k x 20k NTK). Inputs off the cube take the generic, elementwise path.
 
 Two-layer ReLU network with bias, NTK parameterisation (Jacot et al. 2018; Lee et al. 2019;
@@ -16,7 +16,7 @@ the ``stax.Dense(W_std, b_std, parameterization="ntk")`` + ``stax.Relu`` of neur
     deriv. K0 = E[relu'(z) relu'(z')] = (pi - t) / (2 pi)
     NTK    Theta = K1 + Sigma K0        (u, w and b all trained; q -> infinity)
 
-Bias trap (science.md 1.3): with sigma_b = 0, rho = s/n and, as power series in rho, K0 is
+Bias trap: with sigma_b = 0, rho = s/n and, as power series in rho, K0 is
 1/4 + odd powers and K1 is rho/4 + even powers, so Theta = rho-linear term + even powers. On the
 cube the degree-k Fourier eigenvalue of kappa(<x,x'>) only receives powers rho^j with j >= k of
 the parity of k, hence every odd parity of degree k >= 3 has ||c_A|| = 0 exactly: the bias-free
@@ -24,7 +24,7 @@ NTK/NNGP cannot represent it at all. The bias is therefore ON by default (sigma_
 holds for the arc-cosine kernels (order 1 misses odd k >= 3, order 0 misses even k >= 2 when
 bias = 0).
 
-Exact parity correlation (science.md 1.3 for a kernel): with c_A = E_U[chi_A(x) k(x, .)],
+Exact parity correlation (for the certificate of a kernel method): with c_A = E_U[chi_A(x) k(x, .)],
 ||c_A||^2_H = E_{x,x'}[chi_A(x) chi_A(x') kappa(<x,x'>)] = E_z[chi_A(z) kappa(sum z)]
 = 2^-n sum_d K_k(d) kappa(n - 2d), K_k(d) = sum_j (-1)^j C(k, j) C(n-k, d-j) the Krawtchouk
 polynomial; it equals the Mercer eigenvalue of degree k and does not depend on which A.
@@ -234,7 +234,7 @@ def parity_correlation_sq_norm(kappa, n: int, k: int) -> float:
 
 
 def energy(kappa, n: int) -> float:
-    """E_U k(x, x) = kappa(n) (the feature energy of science.md 1.3 for a kernel)."""
+    """E_U k(x, x) = kappa(n) (the feature energy of the linear-method bound, for a kernel)."""
     return float(np.asarray(_profile(kappa, n)(np.asarray([float(n)]))).reshape(-1)[0])
 
 
