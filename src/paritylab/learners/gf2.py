@@ -28,10 +28,17 @@ Rows are bit-packed into little-endian uint64 words, so each elimination step XO
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import jax
 import numpy as np
 
 from paritylab.errors import BadInput
+from paritylab.learners.base import Fit, Learner, TrainingData
+from paritylab.models.losses import correct_np
+from paritylab.options import option
+
+_EXTRA = 4  # rows beyond n per noisy-oracle trial
 
 
 def to_bits(x) -> np.ndarray:
@@ -148,3 +155,70 @@ def recover_parity_noisy(
         if support is not None and agreement(x_hold, y_hold, support) > bar:
             return support, holdout + (t + 1) * size
     return None, m
+
+
+@dataclass(frozen=True)
+class GF2Oracle(Learner):
+    """Gaussian elimination over GF(2), the exact non-gradient reference for parities.
+
+    Clean labels: draws samples of the problem one at a time from n on until the system has a
+    unique solution; t_c = samples used. Noisy labels (the problem's ``label_noise`` = p > 0):
+    up to ``trials`` eliminations on fresh blocks of n + 4 samples, verified on a hold-out
+    sized from the known noise rate, h = ceil(2 log(trials/0.01) / (1/2 - p)^2), so that the
+    true parity passes the acceptance bar with probability >= 1 - 0.01/trials; t_c = samples
+    used (hold-out plus blocks consumed), None when no trial passes. A learner with no
+    hypothesis predicts f = 0, which counts as an error (accuracy 0, hinge 1). Success also
+    needs held-out accuracy >= ``success_threshold``.
+    """
+
+    name = "gf2-oracle"
+    reads = "stream"
+    cost = 0.5
+    trials: int = option(1000, "elimination trials under label noise", min=1)
+    success_threshold: float = option(
+        1.0, "held-out accuracy that counts as success", min=0.0, max=1.0
+    )
+
+    def fit(self, data: TrainingData, *, key: jax.Array) -> Fit:
+        """Recover a parity from samples of ``data.problem``; score it on ``data.test``."""
+        problem = data.problem
+        n, p = problem.n, problem.label_noise
+        if p == 0:
+            limit = 4 * n + 64  # P(rank < n) after n + j uniform samples is < 2^-j
+            x, y = _draw(problem, key, limit)
+            found, used = None, n - 1
+            while found is None and used < limit:
+                used += 1
+                found = recover_parity(x[:used], y[:used])
+        else:
+            holdout = math.ceil(2 * math.log(self.trials / 0.01) / (0.5 - p) ** 2)
+            x, y = _draw(problem, key, holdout + self.trials * (n + _EXTRA))
+            found, used = recover_parity_noisy(x, y, holdout=holdout, extra=_EXTRA)
+        predict = _ParityPredictor(found)
+        test_acc = float(correct_np(predict(data.test.x), data.test.y).mean())
+        success = found is not None and test_acc >= self.success_threshold
+        support = np.asarray(getattr(problem.target, "support", []))
+        info = {
+            "recovered": None if found is None else [int(i) for i in found],
+            "exact": found is not None and np.array_equal(found, support),
+        }
+        metrics = {"success": success, "t_c": used if success else None, "samples": used}
+        return Fit(predict, metrics, {}, info, state={"support": found})
+
+
+class _ParityPredictor:
+    """chi_found(x), or 0 everywhere when nothing was found."""
+
+    def __init__(self, found):
+        self.found = found
+
+    def __call__(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if self.found is None:
+            return np.zeros(len(x))
+        return np.prod(x[:, self.found], axis=1)
+
+
+def _draw(problem, key, m: int) -> tuple[np.ndarray, np.ndarray]:
+    sample = problem.training_sample(key, m)
+    return np.asarray(sample.x), np.asarray(sample.y)

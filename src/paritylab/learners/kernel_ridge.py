@@ -4,7 +4,7 @@ Exact: alpha = (K + ridge I)^-1 y, the minimiser of ||y - K a||^2 + ridge a^T K 
 same convention as scikit-learn's ``KernelRidge(alpha=ridge)`` (ridge is NOT scaled by the
 number of samples). The predictor is h(x) = sum_i alpha_i k(x_i, x) with RKHS norm
 B = sqrt(alpha^T K alpha) = sqrt(alpha^T (y - ridge alpha)) (because K alpha = y - ridge alpha),
-the B of the lower bound in science.md 1.3. The Gram matrix is factorised in place (one
+the B of the linear-method lower bound. The Gram matrix is factorised in place (one
 m x m float64 array, never a copy) and discarded; training predictions are y - ridge alpha.
 
 Nystroem (Williams & Seeger 2001; the subset-of-regressors estimator): m centres C drawn
@@ -15,7 +15,7 @@ uniformly without replacement from the training rows (``seed``), h(x) = k_C(x)^T
 solved stably in the feature space Phi = K_nC V_r E_r^{-1/2} (K_CC = V E V^T, eigenvalues below
 ``rcond`` * max dropped, as scikit-learn's ``Nystroem``): (Phi^T Phi + ridge I) w = Phi^T y,
 beta = V_r E_r^{-1/2} w, RKHS norm ||w||. With all training points as centres it is the exact
-estimator. The approximation changes the answer (science.md 1.3 trap): report num_centres.
+estimator. The approximation changes the answer: report num_centres.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ import numpy as np
 import scipy.linalg
 
 from paritylab.errors import BadInput, check_range
+from paritylab.learners.base import Fit, Learner, TrainingData
+from paritylab.models.correlation import CorrelationEstimate
+from paritylab.models.kernels import TwoLayerReLUKernel, energy, parity_correlation_sq_norm
+from paritylab.options import option
 
 _CHUNK_ENTRIES = 1 << 22  # kernel entries per block at prediction / Nystroem accumulation
 
@@ -133,3 +137,50 @@ def fit_nystroem_ridge(
         kernel, centres, coef, float(ridge), float(np.linalg.norm(w)), m, np.empty(0), "nystroem"
     )
     return dataclasses.replace(model, train_predictions=model.predict(X))
+
+
+@dataclass(frozen=True)
+class NTKKernel(Learner):
+    """Exact kernel ridge regression with the closed-form NTK of a two-layer ReLU net.
+
+    The kernel is that of an NTK-parameterised network with Gaussian biases
+    (``paritylab.models.kernels.TwoLayerReLUKernel``). The RKHS norm of the predictor is the B of
+    the lower bound, E_U k(x, x) = kappa(n) the energy, and for a parity target ||c||^2 =
+    E_z[chi_A(z) kappa(sum z)] is exact (a Krawtchouk sum), so its certificate has no error.
+    """
+
+    name = "ntk-kernel"
+    cost = 4.0
+    sigma_w: float = option(1.0, "first-layer weight std (NTK parameterisation)", min=0)
+    sigma_b: float = option(
+        1.0, "bias std; 0 makes odd parities of degree >= 3 unrepresentable", min=0
+    )
+    ridge: float = option(1.0, "ridge lambda in (K + lambda I) alpha = y", min=0, min_open=True)
+    max_samples: int = option(
+        20000, "use at most this many training samples (exact Cholesky)", min=1
+    )
+
+    def fit(self, data: TrainingData, *, key) -> Fit:
+        """Solve on the first ``max_samples`` training rows; report N, B, energy, ||c||."""
+        kernel = TwoLayerReLUKernel(kind="ntk", sigma_w=self.sigma_w, sigma_b=self.sigma_b)
+        m = min(self.max_samples, int(data.train.y.shape[0]))
+        x = np.asarray(data.train.x[:m])
+        model = fit_kernel_ridge(
+            kernel, x, np.asarray(data.train.y[:m], np.float64), ridge=self.ridge
+        )
+        target = data.problem.target
+        n = int(x.shape[1])
+        if not getattr(target, "boolean", False) or len(getattr(target, "terms", ())) != 1:
+            raise BadInput("ntk-kernel computes its exact correlation for parity targets only")
+        corr = CorrelationEstimate(parity_correlation_sq_norm(kernel, n, target.degree), 0.0, 0)
+        metrics = {
+            "num_features": m,
+            "weight_norm": model.rkhs_norm,
+            "feature_energy": energy(kernel, n),
+            "corr_sq_norm": corr.sq_norm,
+            "corr_sq_norm_se": corr.sq_norm_se,
+            "corr_norm": corr.norm,
+            "corr_norm_upper": corr.norm_upper,
+            "kernel_samples": m,
+        }
+        return Fit(lambda xs: model.predict(np.asarray(xs)), metrics, {}, state={"model": model})

@@ -1,34 +1,33 @@
-"""Online (S)GD of the two-layer ReLU net on uniform-input k-sparse parity.
+"""Online (S)GD of the two-layer ReLU net on any problem: the ``sgd-online`` learner.
 
-The setting of Barak et al. (2022, "Hidden progress in deep learning: SGD learns parities near
-the computational limit"): x uniform on {-1,+1}^n, y = chi_A(x) = prod_{i in A} x_i with
-|A| = k, the net g(x) = sum_i u_i relu(<w_i, x> + b_i) of ``paritylab.models.mlp`` with all of
-W, b, u trained on a *fresh* batch of B samples every step. Canonical: (n, k) = (50, 3), B = 32,
-lr 0.1, hinge loss; success = 100% accuracy on 2^13 held-out samples, and the time to success
-t_c grows like n^O(k) while the loss plateaus and then drops suddenly.
+The setting of Barak et al. ("Hidden progress in deep learning: SGD learns parities near the
+computational limit", NeurIPS 2022, https://arxiv.org/abs/2207.08799): the net g(x) =
+sum_i u_i relu(<w_i, x> + b_i) (+ c) of ``paritylab.models.mlp``, all of W, b, u trained on a
+*fresh* batch of B samples of the problem every step. Canonical: uniform x on {-1,+1}^50,
+y = chi_A(x) with |A| = 3, B = 32, lr 0.1, hinge loss; success = 100% accuracy on 2^13
+held-out samples, and the time to success t_c grows like n^O(k) while the loss plateaus and
+then drops suddenly.
 
-Losses and optimizers are the shared ones of ``paritylab.learners.losses`` / ``.optimizers``.
-Per-example losses, with margin r = y g(x):
-  hinge max(0, 1 - r);  square (1 - r)^2 = (y - g)^2;  logistic log(1 + exp(-r)).
-Optimizers (one step, gradient G of the mean batch loss, weight decay lambda, rate eta):
-  sgd       theta <- theta - eta (G + lambda theta)          (= PyTorch SGD weight_decay)
-  adam      theta <- theta - eta (adam(G) + lambda theta)    (decoupled, i.e. AdamW)
-  sign-sgd  theta <- theta - eta sign(G + lambda theta)      (Kou et al. 2024, "Matching the
-            statistical query lower bound for k-sparse parity problems with sign SGD")
-  adadelta  Zeiler 2012.
+Any problem (``paritylab.data.Problem``: a distribution, possibly a schedule over steps, times
+a target, with label noise) can be trained on: batch t is ``problem.training_sample(
+fold_in(key, t), B, step=t)``, so a run's trajectory does not depend on how often it is
+evaluated. Finite-sample mode (a task that provides a training set of m samples, the grokking
+setting): the set is visited in epochs, reshuffled every epoch; an epoch has floor(m / B)
+batches (the last partial batch dropped) or, with ``keep_last_batch``, ceil(m / B) batches, the
+last one smaller (its loss is the mean over its rows).
 
-Label noise: each training label is flipped independently with probability p < 1/2; test
-labels are clean (the question is whether the parity itself is learnt). Finite-sample mode
-(``train_samples = m``, the grokking setting): one training set of m samples (labels flipped
-once) is drawn up front and visited in epochs of floor(m / B) batches, reshuffled every
-epoch (the last partial batch is dropped).
+Losses and optimizers are the shared ones (``paritylab.models.losses``,
+``paritylab.learners.optimizers``, with coupled or decoupled weight decay).
 
-The loop is compiled: each call of the jitted chunk runs ``eval_every`` = E steps with
-``jax.lax.scan`` and then evaluates, so Python sees the run once every E steps. The batch of
-step t is drawn from ``fold_in(key, t)``, so a run's trajectory does not depend on E.
-At every evaluation (and at step 0) the hidden-progress measures of
-``paritylab.metrics.progress`` are recorded; ``train_loss`` is the mean of the batch losses
-since the previous evaluation (at step 0: the initial loss on the held-out set).
+The loop is compiled: each call of the jitted chunk runs ``eval_every`` steps (or epochs, with
+``eval_unit = "epochs"``) with ``jax.lax.scan`` and then evaluates on the held-out set, so
+Python sees the run once per evaluation. At every evaluation (and at step 0) it records test
+accuracy, loss and hinge (and the test MSE for real-valued targets), the mean batch loss since
+the previous evaluation (at step 0: the initial held-out loss), training accuracy in finite
+mode, and whatever the task's probe measures (the hidden-progress measures, for instance).
+Success: the first evaluation with test accuracy >= ``success_threshold`` (Boolean targets) or
+test MSE / E[y^2] <= ``success_mse`` (real-valued targets); t_c is its step (and epoch, in
+finite mode), None when the run is censored at the step cap.
 """
 
 from __future__ import annotations
@@ -39,199 +38,172 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from paritylab.data.boolean import parity
-from paritylab.errors import BadInput, check_range
-from paritylab.learners.losses import loss_fn
-from paritylab.learners.optimizers import make_optimizer
-from paritylab.metrics.progress import fourier_coefficient, support_mass, weight_change_inf
-from paritylab.models.mlp import Params
+from paritylab.errors import BadInput
+from paritylab.learners.base import Fit, Learner, TrainingData
+from paritylab.learners.optimizers import OPTIMIZERS, WEIGHT_DECAY_MODES, make_optimizer
+from paritylab.models import mlp
+from paritylab.models.init import INIT_FAMILIES, init_params
+from paritylab.models.losses import LOSSES, loss_fn
+from paritylab.options import option
 
-TRACE_NAMES = (
-    "step",
-    "test_acc",
-    "test_loss",
-    "test_hinge",
-    "train_loss",
-    "w_change_inf",
-    "support_mass",
-    "fourier_coef",
-)
+EVAL_UNITS = ("steps", "epochs")
 
 
-@dataclass(frozen=True)
-class OnlineSpec:
-    """Everything about the training loop except the data dimensions and the initialisation.
-
-    ``train_samples=None`` trains online (fresh batch every step); an int m trains on one fixed
-    set of m samples. ``max_steps`` is a hard cap; a run that has not succeeded by then is
-    censored (t_c None). After success the run continues ``after_success`` more steps.
-    """
-
-    batch_size: int = 32
-    lr: float = 0.1
-    loss: str = "hinge"
-    optimizer: str = "sgd"
-    weight_decay: float = 0.0
-    label_noise: float = 0.0
-    max_steps: int = 100_000
-    eval_every: int = 250
-    eval_size: int = 8192
-    success_threshold: float = 1.0
-    after_success: int = 0
-    train_samples: int | None = None
-
-    def validate(self) -> None:
-        """Raise BadInput on any out-of-range value."""
-        loss_fn(self.loss)
-        make_optimizer(self.optimizer, 1.0)
-        for name in ("batch_size", "max_steps", "eval_every", "eval_size"):
-            check_range(name, getattr(self, name), lo=1)
-        check_range("lr", self.lr, lo=0.0, lo_open=True)
-        check_range("weight_decay", self.weight_decay, lo=0.0)
-        check_range("after_success", self.after_success, lo=0)
-        check_range("success_threshold", self.success_threshold, lo=0.0, hi=1.0)
-        if not 0.0 <= self.label_noise < 0.5:
-            raise BadInput(
-                f"label_noise={self.label_noise!r} is out of range: allowed 0 <= p < 0.5"
-            )
-        if self.train_samples is not None:
-            check_range("train_samples", self.train_samples, lo=self.batch_size)
-
-    def step_cfg(self) -> _StepCfg:
-        """The static part the compiled chunk is keyed on."""
-        return _StepCfg(
-            self.batch_size,
-            float(self.lr),
-            self.loss,
-            self.optimizer,
-            float(self.weight_decay),
-            float(self.label_noise),
-            self.train_samples is not None,
-        )
-
-
-class _StepCfg(NamedTuple):
-    """The hashable, static part of a spec that the compiled step depends on."""
+class StepConfig(NamedTuple):
+    """The hashable, static part of the training loop that its compilation depends on."""
 
     batch_size: int
     lr: float
     loss: str
     optimizer: str
     weight_decay: float
-    label_noise: float
+    weight_decay_mode: str
     finite: bool
+    keep_last_batch: bool
 
 
-class OnlineResult(NamedTuple):
-    """Outcome of one run. ``t_c`` is the first evaluated step with test accuracy >= threshold,
-    or None when censored at the cap (or diverged). ``traces`` are plain lists, one entry per
-    evaluation, x axis ``"step"``; ``final`` holds the last evaluation's values."""
+def steps_per_epoch(m: int, batch_size: int, keep_last_batch: bool) -> int:
+    """Batches per epoch over m samples: floor(m/B), or ceil(m/B) keeping the last batch.
 
-    success: bool
-    t_c: int | None
-    steps: int
-    diverged: bool
-    params: Params
-    traces: dict[str, list]
-    final: dict[str, float]
+    Args:
+        m: training-set size.
+        batch_size: B.
+        keep_last_batch: keep the last, smaller batch.
 
-
-def _batch(cfg: _StepCfg, data: dict, t: jax.Array, perm):
-    if cfg.finite:
-        m = data["train_x"].shape[0]
-        per_epoch = m // cfg.batch_size
-        epoch, pos = t // per_epoch, t % per_epoch
-        # Reshuffle only at an epoch start; lax.cond runs one branch on CPU.
-        perm = jax.lax.cond(
-            pos == 0,
-            lambda: jax.random.permutation(jax.random.fold_in(data["key_shuffle"], epoch), m),
-            lambda: perm,
-        )
-        idx = jax.lax.dynamic_slice(perm, (pos * cfg.batch_size,), (cfg.batch_size,))
-        return data["train_x"][idx], data["train_y"][idx], perm
-    kx, kf = jax.random.split(jax.random.fold_in(data["key_data"], t))
-    x = uniform_signs(kx, cfg.batch_size, data["W0t"].shape[0])
-    y = parity(x, data["support"])
-    if cfg.label_noise > 0:
-        y = jnp.where(jax.random.bernoulli(kf, cfg.label_noise, y.shape), -y, y)
-    return x, y, perm
+    Returns:
+        the number of steps per epoch.
+    """
+    return -(-m // batch_size) if keep_last_batch else m // batch_size
 
 
 def _apply_t(p: dict, x: jax.Array) -> jax.Array:
-    """``mlp.apply`` in the transposed layout {"Wt": W^T (n, q), "b", "u"} used while training
-    (measured ~25% faster steps on CPU than x @ W.T: the weight gradient x^T delta lands in
-    W^T's row-major layout)."""
-    return jax.nn.relu(x @ p["Wt"] + p["b"]) @ p["u"]
+    """``mlp.apply`` in the transposed layout {"Wt": W^T (n, q), "b", "u"(, "c")} used while
+    training (measured ~25% faster steps on CPU than x @ W.T: the weight gradient x^T delta
+    lands in W^T's row-major layout)."""
+    out = jax.nn.relu(x @ p["Wt"] + p["b"]) @ p["u"]
+    return out + p["c"] if "c" in p else out
 
 
-def _to_train(params: Params) -> dict:
-    return {
-        "Wt": jnp.array(params["W"].T),
-        "b": jnp.array(params["b"]),
-        "u": jnp.array(params["u"]),
-    }
+def to_train_layout(params: dict) -> dict:
+    """Copy of mlp parameters in the loop's layout {"Wt": W^T, "b", "u"(, "c")}.
+
+    Args:
+        params: mlp parameters.
+
+    Returns:
+        the same weights, W transposed, as fresh arrays.
+    """
+    out = {"Wt": jnp.array(params["W"].T), "b": jnp.array(params["b"]), "u": jnp.array(params["u"])}
+    if "c" in params:
+        out["c"] = jnp.array(params["c"])
+    return out
 
 
-def _from_train(p: dict) -> Params:
-    return {"W": p["Wt"].T, "b": p["b"], "u": p["u"]}
+def from_train_layout(p: dict) -> dict:
+    """The inverse of ``to_train_layout``.
+
+    Args:
+        p: parameters in the loop's layout.
+
+    Returns:
+        mlp parameters.
+    """
+    out = {"W": p["Wt"].T, "b": p["b"], "u": p["u"]}
+    if "c" in p:
+        out["c"] = p["c"]
+    return out
 
 
-def uniform_signs(key: jax.Array, m: int, n: int) -> jax.Array:
-    """m uniform points of {-1,+1}^n, float32, from 32 random bits per uint32 word.
+def _batch(cfg: StepConfig, problem, data: dict, t: jax.Array, perm):
+    """Batch of step t: (x, y, row weights or None, permutation)."""
+    if not cfg.finite:
+        key = jax.random.fold_in(data["key_data"], t)
+        sample = problem.training_sample(key, cfg.batch_size, step=t)
+        return sample.x, sample.y, None, perm
+    m = data["train_x"].shape[0]
+    per_epoch = steps_per_epoch(m, cfg.batch_size, cfg.keep_last_batch)
+    epoch, pos = t // per_epoch, t % per_epoch
+    # Reshuffle only at an epoch start; lax.cond runs one branch on CPU.
+    perm = jax.lax.cond(
+        pos == 0,
+        lambda: jax.random.permutation(jax.random.fold_in(data["key_shuffle"], epoch), m),
+        lambda: perm,
+    )
+    start = pos * cfg.batch_size
+    if not cfg.keep_last_batch:
+        idx = jax.lax.dynamic_slice(perm, (start,), (cfg.batch_size,))
+        return data["train_x"][idx], data["train_y"][idx], None, perm
+    padded = jnp.concatenate([perm, perm[: cfg.batch_size]])
+    idx = jax.lax.dynamic_slice(padded, (start,), (cfg.batch_size,))
+    weights = ((start + jnp.arange(cfg.batch_size)) < m).astype(jnp.float32)
+    return data["train_x"][idx], data["train_y"][idx], weights, perm
 
-    Same distribution as ``paritylab.data.uniform_cube`` (a different stream): one threefry
-    word per 32 coordinates instead of one per coordinate (~30% faster training steps), drawn
-    as a flat vector (XLA CPU here compiles 2-D random draws with more than ~2 columns ~6x
-    slower: 1.5 s against 0.25 s)."""
-    words = -(-n // 32)
-    raw = jax.random.bits(key, (m * words,), jnp.uint32).reshape(m, words)
-    bits = (raw[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
-    return 1.0 - 2.0 * bits.reshape(m, 32 * words)[:, :n].astype(jnp.float32)
 
-
-def _evaluate(cfg: _StepCfg, p: dict, data: dict) -> dict:
+def _evaluate(cfg: StepConfig, p: dict, data: dict, problem, probe) -> dict:
     f = _apply_t(p, data["test_x"])
     y = data["test_y"]
     out = {
         "test_acc": jnp.mean(jnp.sign(f) == y),
         "test_loss": jnp.mean(loss_fn(cfg.loss)(f, y)),
         "test_hinge": jnp.mean(jax.nn.relu(1.0 - y * f)),
-        "w_change_inf": weight_change_inf(p["Wt"], data["W0t"]),
-        "support_mass": support_mass(p["Wt"].T, data["support"]),
-        "fourier_coef": fourier_coefficient(f, data["test_x"], data["support"]),
     }
+    if not problem.target.boolean:
+        out["test_mse"] = jnp.mean((f - y) ** 2)
+        out["test_rel_mse"] = out["test_mse"] / jnp.mean(y**2)
+    if probe is not None:
+        out.update(probe(p["Wt"].T, data["W0t"].T, data["test_x"], f, problem.target))
     if cfg.finite:
         out["train_acc"] = jnp.mean(jnp.sign(_apply_t(p, data["train_x"])) == data["train_y"])
     return out
 
 
-@functools.partial(jax.jit, static_argnames=("cfg",))
-def _initial(p: dict, data: dict, *, cfg: _StepCfg) -> dict:
-    out = _evaluate(cfg, p, data)
+@functools.partial(jax.jit, static_argnames=("cfg", "probe"))
+def _initial(p: dict, data: dict, problem, *, cfg: StepConfig, probe) -> dict:
+    out = _evaluate(cfg, p, data, problem, probe)
     out["train_loss"] = out["test_loss"]
     return out
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "length"), donate_argnums=(0,))
-def _chunk(carry, data: dict, *, cfg: _StepCfg, length: int):
-    """``length`` training steps under lax.scan, then one evaluation."""
-    opt = make_optimizer(cfg.optimizer, cfg.lr, weight_decay=cfg.weight_decay)
+def chunk_body(carry, data: dict, problem, *, cfg: StepConfig, length: int, probe=None):
+    """``length`` training steps under lax.scan, then one evaluation (not jitted: the
+    one-run loop jits it, ``train_online_seeds`` vmaps it over seeds).
 
-    def batch_loss(params, x, y):
-        return jnp.mean(loss_fn(cfg.loss)(_apply_t(params, x), y))
+    Args:
+        carry: (params in the training layout, optimizer state, step, permutation or None).
+        data: the loop's arrays (``loop_data``).
+        problem: the problem drawn from.
+        cfg: the static step configuration.
+        length: steps in this chunk.
+        probe: optional in-loop measures (``TrainingData.probe``).
+
+    Returns:
+        (carry, evaluation dict with ``train_loss`` and ``finite``).
+    """
+    opt = make_optimizer(
+        cfg.optimizer,
+        cfg.lr,
+        weight_decay=cfg.weight_decay,
+        weight_decay_mode=cfg.weight_decay_mode,
+    )
+    per_example = loss_fn(cfg.loss)
+
+    def batch_loss(params, x, y, weights):
+        losses = per_example(_apply_t(params, x), y)
+        if weights is None:
+            return jnp.mean(losses)
+        return jnp.sum(weights * losses) / jnp.sum(weights)
 
     def step(carry, _):
         params, opt_state, t, perm = carry
-        x, y, perm = _batch(cfg, data, t, perm)
-        loss, grads = jax.value_and_grad(batch_loss)(params, x, y)
+        x, y, weights, perm = _batch(cfg, problem, data, t, perm)
+        loss, grads = jax.value_and_grad(batch_loss)(params, x, y, weights)
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, t + 1, perm), loss
 
     carry, losses = jax.lax.scan(step, carry, None, length=length)
-    out = _evaluate(cfg, carry[0], data)
+    out = _evaluate(cfg, carry[0], data, problem, probe)
     out["train_loss"] = jnp.mean(losses)
     out["finite"] = jnp.all(jnp.isfinite(losses)) & jnp.all(
         jnp.array([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(carry[0])])
@@ -239,97 +211,211 @@ def _chunk(carry, data: dict, *, cfg: _StepCfg, length: int):
     return carry, out
 
 
-def _data(spec: OnlineSpec, p: dict, support, key: jax.Array) -> dict:
-    support = jnp.asarray(np.asarray(support), jnp.int32)
-    n = p["Wt"].shape[0]
-    data = _data_jit(support, key, n, spec.eval_size, spec.train_samples, float(spec.label_noise))
-    # A copy of its own: the training carry (p) is donated to each chunk.
-    data["W0t"] = jnp.array(p["Wt"], copy=True)
-    return data
+_chunk = jax.jit(chunk_body, static_argnames=("cfg", "length", "probe"), donate_argnums=(0,))
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
-def _data_jit(support, key, n: int, eval_size: int, train_samples: int | None, noise: float):
-    k_data, k_test, k_train, k_shuffle = jax.random.split(key, 4)
-    test_x = uniform_signs(k_test, eval_size, n)
-    data = {
-        "support": support,
-        "key_data": k_data,
-        "test_x": test_x,
-        "test_y": parity(test_x, support),
-    }
-    if train_samples is not None:
-        kx, kf = jax.random.split(k_train)
-        train_x = uniform_signs(kx, train_samples, n)
-        train_y = parity(train_x, support)
-        if noise > 0:
-            train_y = jnp.where(jax.random.bernoulli(kf, noise, train_y.shape), -train_y, train_y)
-        data.update(train_x=train_x, train_y=train_y, key_shuffle=k_shuffle)
-    return data
+def loop_data(params_t: dict, data: TrainingData, key_batches, key_shuffle) -> dict:
+    """The arrays the compiled loop reads: held-out set, initial weights, stream keys and, in
+    finite mode, the training set.
 
+    Args:
+        params_t: initial parameters in the training layout.
+        data: the task's ``TrainingData`` (``test`` required; ``train`` for finite mode).
+        key_batches: key of the fresh batches (online mode).
+        key_shuffle: key of the per-epoch shuffles (finite mode).
 
-def train_online(params: Params, support, spec: OnlineSpec, *, key: jax.Array) -> OnlineResult:
-    """Train ``params`` (a two-layer net pytree) on the parity chi_A, A = ``support``.
-
-    ``key`` drives the batches, label flips, the held-out set of ``spec.eval_size`` uniform
-    points and (finite mode) the training set and its shuffles. Same key, params and spec give
-    identical results. Stops at the first evaluation with test accuracy >= threshold plus
-    ``after_success`` steps, at ``max_steps``, or when the loss or weights become non-finite.
+    Returns:
+        a dict of arrays.
     """
-    spec.validate()
-    finite = spec.train_samples is not None
-    cfg = spec.step_cfg()
-    p = _to_train(params)  # fresh arrays: donating the carry never touches the caller's
-    data = _data(spec, p, support, key)
-    opt_state = make_optimizer(spec.optimizer, spec.lr, weight_decay=spec.weight_decay).init(p)
-    perm = jnp.arange(spec.train_samples, dtype=jnp.int32) if finite else None
-    carry = (p, opt_state, jnp.asarray(0, jnp.int32), perm)
-    names = (*TRACE_NAMES, "train_acc") if finite else TRACE_NAMES
-    traces: dict[str, list] = {name: [] for name in names}
+    out = {
+        "key_data": key_batches,
+        "test_x": data.test.x,
+        "test_y": data.test.y,
+        # A copy of its own: the training carry is donated to each chunk.
+        "W0t": jnp.array(params_t["Wt"], copy=True),
+    }
+    if data.train is not None:
+        out.update(train_x=data.train.x, train_y=data.train.y, key_shuffle=key_shuffle)
+    return out
 
-    def record(step: int, out: dict) -> None:
-        traces["step"].append(step)
-        for name in traces:
-            if name != "step":
-                traces[name].append(float(out[name]))
 
-    record(0, jax.device_get(_initial(carry[0], data, cfg=cfg)))
-    t, stop, t_c, diverged = 0, spec.max_steps, None, False
-    if traces["test_acc"][0] >= spec.success_threshold:
-        t_c, stop = 0, min(spec.max_steps, spec.after_success)
-    while t < stop:
-        length = min(spec.eval_every, stop - t)
-        carry, out = _chunk(carry, data, cfg=cfg, length=length)
-        out = jax.device_get(out)
-        t += length
-        record(t, out)
-        if not bool(out["finite"]):
-            diverged = True
-            break
-        if t_c is None and out["test_acc"] >= spec.success_threshold:
-            t_c, stop = t, min(spec.max_steps, t + spec.after_success)
-    final = {name: values[-1] for name, values in traces.items() if name != "step"}
-    return OnlineResult(
-        success=t_c is not None,
-        t_c=t_c,
-        steps=t,
-        diverged=diverged,
-        params=_from_train(carry[0]),
-        traces=traces,
-        final=final,
+@dataclass(frozen=True)
+class OnlineSGD(Learner):
+    """The two-layer ReLU net trained online (fresh batches) or in epochs over a fixed set."""
+
+    name = "sgd-online"
+    reads = "stream"
+    width: int = option(1000, "hidden units q", min=1)
+    init: str = option(
+        "uniform", "initialisation family (uniform = PyTorch default)", choices=INIT_FAMILIES
     )
+    init_scale: float = option(1.0, "first-layer scale (w ~ scale/sqrt(n))", min=0.0)
+    init_bias_range: float = option(1.0, "b ~ U[-r, r] (gaussian/he/sparse/rademacher)", min=0.0)
+    init_sparsity: int = option(2, "non-zeros per unit for init=sparse", min=1)
+    zero_bias: bool = option(False, "start every first-layer bias at 0")
+    output_scale: float = option(1.0, "multiply the initial output weights by this", min=0.0)
+    output_bias: bool = option(False, "add a trainable output bias c (starts at 0)")
+    batch_size: int = option(32, "samples per SGD step", min=1)
+    lr: float = option(0.1, "learning rate eta", min=0.0, min_open=True)
+    loss: str = option("hinge", "training loss", choices=LOSSES)
+    optimizer: str = option(
+        "sgd", "sgd | adam | sign-sgd (Kou et al. 2024) | adadelta", choices=OPTIMIZERS
+    )
+    weight_decay: float = option(0.0, "weight decay lambda", min=0.0)
+    weight_decay_mode: str = option(
+        "auto",
+        "coupled (inside the update rule) | decoupled (beside it) | auto (decoupled for adam only)",
+        choices=WEIGHT_DECAY_MODES,
+    )
+    keep_last_batch: bool = option(False, "finite mode: keep the last, smaller batch of an epoch")
+    max_steps: int = option(100_000, "hard step cap; runs not done by then are censored", min=1)
+    epochs: int | None = option(None, "finite mode: cap at this many epochs", min=1)
+    eval_every: int = option(250, "evaluations every this many steps (or epochs)", min=1)
+    eval_unit: str = option("steps", "unit of eval_every (epochs: finite mode)", choices=EVAL_UNITS)
+    success_threshold: float = option(
+        1.0, "test accuracy that counts as success (Boolean targets)", min=0.0, max=1.0
+    )
+    success_mse: float = option(
+        0.01, "test MSE / E[y^2] that counts as success (real-valued targets)", min=0.0
+    )
+    after_success: int = option(0, "steps to keep training after success", min=0)
+
+    def check(self) -> None:
+        """Paired init needs an even width; the rest is checked against the data
+        (``check_problem``)."""
+        if self.init == "paired" and self.width % 2:
+            raise BadInput(f"width={self.width} must be even for init='paired'")
+
+    def check_problem(self, *, n: int, train_samples: int | None) -> None:
+        """Raise BadInput for settings that cannot work with inputs of dimension ``n`` and a
+        training set of ``train_samples`` (None: online). ``fit`` runs it on its data; a task
+        runs it before anything starts (``check_run``).
+
+        Args:
+            n: input dimension.
+            train_samples: size of the fixed training set, or None for fresh batches.
+        """
+        if self.init == "sparse" and self.init_sparsity > n:
+            raise BadInput(
+                f"init_sparsity={self.init_sparsity} is out of range: allowed <= n ({n})"
+            )
+        if train_samples is not None and train_samples < self.batch_size:
+            raise BadInput(
+                f"train_samples={train_samples} is out of range: allowed >= batch_size "
+                f"({self.batch_size})"
+            )
+        if train_samples is None and (self.epochs is not None or self.eval_unit == "epochs"):
+            raise BadInput(
+                "epochs and eval_unit='epochs' need a finite training set (train_samples)"
+            )
+
+    def fit(self, data: TrainingData, *, key: jax.Array) -> Fit:
+        """Train on ``data.problem`` (online) or ``data.train`` (finite); evaluate on
+        ``data.test``; stop at success + ``after_success``, at the cap, or on divergence."""
+        problem = data.problem
+        finite = data.train is not None
+        k_init, k_batches, k_shuffle = jax.random.split(key, 3)
+        m = int(data.train.y.shape[0]) if finite else None
+        self.check_problem(n=problem.n, train_samples=m)
+        per_epoch = None
+        if finite:
+            per_epoch = steps_per_epoch(m, self.batch_size, self.keep_last_batch)
+        cap = self.max_steps
+        if self.epochs is not None:
+            cap = min(cap, self.epochs * per_epoch)
+        every = self.eval_every * per_epoch if self.eval_unit == "epochs" else self.eval_every
+        params = init_params(
+            self.init,
+            key=data.key("init", k_init),
+            n=problem.n,
+            width=self.width,
+            scale=self.init_scale,
+            bias_range=self.init_bias_range,
+            sparsity=self.init_sparsity,
+            zero_bias=self.zero_bias,
+            output_scale=self.output_scale,
+            output_bias=self.output_bias,
+        )
+        cfg = StepConfig(
+            self.batch_size,
+            float(self.lr),
+            self.loss,
+            self.optimizer,
+            float(self.weight_decay),
+            self.weight_decay_mode,
+            finite,
+            self.keep_last_batch,
+        )
+        p = to_train_layout(params)  # fresh arrays: donating the carry never touches the caller's
+        arrays = loop_data(p, data, data.key("batches", k_batches), data.key("shuffle", k_shuffle))
+        opt = make_optimizer(
+            self.optimizer,
+            self.lr,
+            weight_decay=self.weight_decay,
+            weight_decay_mode=self.weight_decay_mode,
+        )
+        perm = jnp.arange(data.train.y.shape[0], dtype=jnp.int32) if finite else None
+        carry = (p, opt.init(p), jnp.asarray(0, jnp.int32), perm)
+        boolean = problem.target.boolean
+        probe = data.probe
+
+        def succeeded(out) -> bool:
+            if boolean:
+                return out["test_acc"] >= self.success_threshold
+            return out["test_rel_mse"] <= self.success_mse
+
+        first = jax.device_get(_initial(carry[0], arrays, problem, cfg=cfg, probe=probe))
+        traces: dict[str, list] = {"step": [0], **{k: [float(v)] for k, v in first.items()}}
+        t, stop, t_c, diverged = 0, cap, None, False
+        if succeeded(first):
+            t_c, stop = 0, min(cap, self.after_success)
+        while t < stop:
+            length = min(every, stop - t)
+            carry, out = _chunk(carry, arrays, problem, cfg=cfg, length=length, probe=probe)
+            out = jax.device_get(out)
+            t += length
+            traces["step"].append(t)
+            for name in traces:
+                if name != "step":
+                    traces[name].append(float(out[name]))
+            if not bool(out["finite"]):
+                diverged = True
+                break
+            if t_c is None and succeeded(out):
+                t_c, stop = t, min(cap, t + self.after_success)
+        final = {name: values[-1] for name, values in traces.items() if name != "step"}
+        metrics = {"success": t_c is not None, "t_c": t_c, "steps": t, "diverged": diverged}
+        metrics.update(final)
+        info = {"step_cap": cap, "steps_per_epoch": per_epoch}
+        if finite:
+            traces["epoch"] = [s / per_epoch for s in traces["step"]]
+            metrics["t_c_epochs"] = None if t_c is None else t_c / per_epoch
+            metrics["epochs"] = t / per_epoch
+            info["samples_seen"] = int(data.train.y.shape[0])
+        else:
+            info["samples_seen"] = t * self.batch_size
+        trained = from_train_layout(carry[0])
+        return Fit(
+            functools.partial(_apply_net, trained), metrics, traces, info, state={"params": trained}
+        )
 
 
-def steps_per_epoch(spec: OnlineSpec) -> int | None:
-    """floor(m / B) in finite-sample mode, None online."""
-    if spec.train_samples is None:
-        return None
-    return spec.train_samples // spec.batch_size
+_apply_net = jax.jit(mlp.apply)
 
 
-def epochs_to_steps(epochs: int, spec: OnlineSpec) -> int:
-    """Number of steps in ``epochs`` full passes (finite-sample mode)."""
-    per_epoch = steps_per_epoch(spec)
-    if per_epoch is None:
-        raise BadInput("epochs is only meaningful with train_samples set (finite-sample mode)")
-    return epochs * per_epoch
+def epochs_to_steps(epochs: int, m: int, batch_size: int, keep_last_batch: bool = False) -> int:
+    """Number of steps in ``epochs`` full passes over m samples.
+
+    Args:
+        epochs: number of passes.
+        m: training-set size.
+        batch_size: B.
+        keep_last_batch: whether the last, smaller batch is kept.
+
+    Returns:
+        epochs * steps_per_epoch.
+    """
+    return epochs * steps_per_epoch(m, batch_size, keep_last_batch)
+
+
+__all__ = ["OnlineSGD", "StepConfig", "chunk_body", "epochs_to_steps", "loop_data"]
