@@ -1,4 +1,4 @@
-"""The ``paritylab`` command: a thin shell over the library (design.md command contract).
+"""The ``paritylab`` command: a thin shell over the library.
 
 Exit codes: 0 success, 2 bad input (one line naming the problem and what is allowed, no
 traceback), 130 interrupted (finished runs kept), 1 anything else.
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("dir")
     sp.add_argument("--format", default="table", choices=("table", "csv", "json"))
     sp.add_argument("--traces", action="store_true", help="include traces in json")
-    sp = sub.add_parser("bound", help="the linear-method lower bound on D_A (science.md 1.3)")
+    sp = sub.add_parser("bound", help="the typical-support lower bound of linear methods on D_A")
     sp.add_argument("--n", type=int, required=True)
     sp.add_argument("--k", type=int, required=True)
     sp.add_argument(
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from paritylab.lab.worker import single_thread_env
+    from paritylab.lab.threads import single_thread_env
 
     if "jax" not in sys.modules:  # same thread settings as the workers: identical numbers
         os.environ.update({k: v for k, v in single_thread_env().items() if k not in os.environ})
@@ -92,9 +92,11 @@ def _bad(message: str):
 
 
 def _cmd_run(args, path, default_name) -> int:
-    if args.executor == "inline" and "jax" not in sys.modules and hasattr(os, "sched_setaffinity"):
+    if args.executor == "inline" and "jax" not in sys.modules:
         # Like a pool worker: one CPU, so XLA sizes its pool the same way (identical numbers).
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        from paritylab.lab.threads import pin_process
+
+        pin_process()
     from rich.console import Console
 
     from paritylab.lab.config import load_spec

@@ -18,7 +18,8 @@ import os
 from collections.abc import Iterator
 
 from paritylab.errors import BadInput
-from paritylab.lab.worker import execute, single_thread_env
+from paritylab.lab.threads import pin_process, single_thread_env
+from paritylab.lab.worker import execute
 
 EXECUTORS = ("local", "inline", "ray")
 
@@ -39,12 +40,11 @@ class LocalPool:
 
     def __init__(self, workers: int):
         ctx = multiprocessing.get_context("spawn")
-        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         self.pool = cf.ProcessPoolExecutor(
             max_workers=workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(ctx.Value("i", 0), cpus, single_thread_env()),
+            initargs=(ctx.Value("i", 0), single_thread_env()),
         )
 
     def map_unordered(self, runs) -> Iterator[tuple[object, dict]]:
@@ -65,13 +65,12 @@ def _ray_execute(blob: bytes) -> dict:
     import pickle
     import sys
 
-    if "jax" not in sys.modules and hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[os.getpid() % len(cpus)]})
+    if "jax" not in sys.modules:
+        pin_process(os.getpid())
     return execute(pickle.loads(blob))
 
 
-def _init_worker(counter, cpus: list[int], env: dict[str, str]) -> None:
+def _init_worker(counter, env: dict[str, str]) -> None:
     """Start-up of a pool worker: Ctrl-C is left to the coordinator (which stops the workers
     and keeps every finished run), and the worker is pinned to a CPU of its own. The pinning
     is what makes it single-threaded: jax 0.10's XLA:CPU sizes its thread pool from the
@@ -84,8 +83,7 @@ def _init_worker(counter, cpus: list[int], env: dict[str, str]) -> None:
     with counter.get_lock():
         index = counter.value
         counter.value += 1
-    if cpus and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {cpus[index % len(cpus)]})
+    pin_process(index)
 
 
 class RayPool:

@@ -15,7 +15,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from paritylab.lab.tables import group_records, mean_interval
-from paritylab.theory import linear_threshold_reference
 
 SWEEP_METRICS = ("test_acc_uniform", "test_acc", "test_hinge", "success", "t_c")
 
@@ -25,9 +24,22 @@ def _label(g: dict, exclude: str) -> str:
     return g["learner"] + (f" ({rest})" if rest else "")
 
 
-def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
+def sweep_figures(
+    records: list[dict], out: Path, prefix: str, *, reference: dict | None = None
+) -> list[Path]:
     """One figure per swept variable: each present metric vs that variable, one line per
-    learner (and per value of the other swept variables), mean and 95% interval over seeds."""
+    learner (and per value of the other swept variables), mean and 95% interval over seeds.
+
+    Args:
+        records: ok runs of one experiment.
+        out: folder of the figures.
+        prefix: file name prefix.
+        reference: {metric: curve(axis, groups)} of reference lines a task draws on a metric's
+            panel; ``curve`` returns (xs or None for a horizontal line, ys, label) or None.
+
+    Returns:
+        paths of the PNG figures written.
+    """
     groups = group_records(records)
     axes = sorted({k for g in groups for k in g["point"]})
     paths = []
@@ -56,8 +68,8 @@ def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
                     continue
                 ax.plot(xs, ys, label=label)
                 ax.fill_between(xs, ys - hs, ys + hs, alpha=0.2)
-            if metric == "test_acc_uniform" and any(g["task"] == "dm" for g in groups):
-                _reference_line(ax, groups, axis)
+            if reference and metric in reference:
+                _reference_line(ax, reference[metric](axis, groups))
             if metric == "t_c":
                 ax.set_xscale("log")
                 ax.set_yscale("log")
@@ -72,24 +84,14 @@ def sweep_figures(records: list[dict], out: Path, prefix: str) -> list[Path]:
     return paths
 
 
-def _reference_line(ax, groups, axis: str):
-    """The uniform-part linear-threshold reference (a curve when ``axis`` is k) and chance."""
-    if axis == "k":
-        ks = sorted({g["point"]["k"] for g in groups})
-        ax.plot(
-            ks,
-            [linear_threshold_reference(int(k))["uniform"] for k in ks],
-            "k--",
-            label="linear-threshold reference",
-        )
-    else:
-        k = int(groups[0]["config"]["k"])
-        ax.axhline(
-            linear_threshold_reference(k)["uniform"],
-            color="k",
-            ls="--",
-            label="linear-threshold reference",
-        )
+def _reference_line(ax, curve) -> None:
+    """Draw a task's reference (a curve, or a horizontal line when xs is None) and chance."""
+    if curve is not None:
+        xs, ys, label = curve
+        if xs is None:
+            ax.axhline(ys[0], color="k", ls="--", label=label)
+        else:
+            ax.plot(xs, ys, "k--", label=label)
     ax.axhline(0.5, color="grey", lw=0.8)
 
 
@@ -130,10 +132,20 @@ def training_curves(records: list[dict], out: Path, prefix: str) -> Path | None:
     return _save(fig, out / f"{prefix}-curves.png")
 
 
-def dm_panel(records: list[dict], out: Path, prefix: str) -> list[Path]:
-    """Per grid point of a D&M experiment: accuracy per part with the reference, and measured
-    hinge loss beside the certificate and typical-support lower bounds of linear methods."""
-    groups = [g for g in group_records(records) if g["task"] == "dm"]
+def dm_panel(records: list[dict], out: Path, prefix: str, *, reference=None) -> list[Path]:
+    """Per grid point of a two-part experiment: accuracy per part with a reference, and measured
+    hinge loss beside the certificate and typical-support lower bounds of linear methods.
+
+    Args:
+        records: ok runs of one experiment.
+        out: folder of the figures.
+        prefix: file name prefix.
+        reference: ``curve(axis, groups)`` of the accuracy reference (as in ``sweep_figures``).
+
+    Returns:
+        paths of the PNG figures written.
+    """
+    groups = [g for g in group_records(records) if "test_acc_uniform" in g["metrics"]]
     by_point: dict[str, list] = {}
     for g in groups:
         by_point.setdefault(json.dumps(g["point"], sort_keys=True), []).append(g)
@@ -154,7 +166,7 @@ def dm_panel(records: list[dict], out: Path, prefix: str) -> list[Path]:
                 label=lab,
                 yerr=np.nan_to_num([s[1] for s in stats]),
             )
-        _reference_line(a1, gs, axis="")
+        _reference_line(a1, reference("", gs) if reference else None)
         a1.set_ylabel("test accuracy")
         a1.set_ylim(0, 1.05)
         a1.legend(fontsize=7, loc="lower left")
@@ -181,7 +193,8 @@ def dm_panel(records: list[dict], out: Path, prefix: str) -> list[Path]:
 
 def _setting(g: dict) -> str:
     c = g["config"]
-    return f"n={c['n']}, k={c['k']}, width={c['width']}, C(n,k)={math.comb(c['n'], c['k']):,}"
+    width = f", width={c['width']}" if "width" in c else ""
+    return f"n={c['n']}, k={c['k']}{width}, C(n,k)={math.comb(c['n'], c['k']):,}"
 
 
 def _save(fig, path: Path) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 from paritylab.lab import figures
 from paritylab.lab.store import Store
 from paritylab.lab.tables import markdown_table
+from paritylab.lab.tasks import get_task
 
 
 def write_report(directory: str | Path) -> Path:
@@ -36,16 +37,8 @@ def write_report(directory: str | Path) -> Path:
         ok = [r for r in recs if r["status"] == "ok"]
         if ok:
             lines += [markdown_table(ok), ""]
-            paths = figures.dm_panel(ok, directory, name)
-            paths += figures.sweep_figures(ok, directory, name)
-            for fig in (
-                figures.faceted_curves(ok, directory, name),
-                figures.training_curves(ok, directory, name),
-            ):
-                paths += [fig] if fig else []
-            scaling_lines, scaling_paths = _scaling_section(ok, directory, name)
-            lines += scaling_lines
-            paths += scaling_paths
+            task_lines, paths = get_task(ok[0]["task"]).report(ok, directory, name)
+            lines += task_lines
             lines += [f"![{p.stem}]({p.name})" for p in paths] + [""]
         bad = [r for r in recs if r["status"] != "ok"]
         for r in bad[:20]:
@@ -67,10 +60,19 @@ def write_report(directory: str | Path) -> Path:
     return path
 
 
-def _scaling_section(records: list[dict], directory: Path, name: str):
-    """For online parity runs over several n: median t_c per (n, k) with success fractions
-    (censored runs kept), the fitted exponents t_c ~ n^beta with bootstrap intervals, and
-    the log-log figure (``paritylab.theory.scaling``)."""
+def scaling_section(records: list[dict], directory: Path, name: str):
+    """For runs that report a time to success over several n: median t_c per (n, k) with
+    success fractions (censored runs kept), the fitted exponents t_c ~ n^beta with bootstrap
+    intervals, and the log-log figure (``paritylab.theory.scaling``).
+
+    Args:
+        records: ok runs of one experiment.
+        directory: where the figure goes.
+        name: the experiment name.
+
+    Returns:
+        (markdown lines, figure paths); both empty with fewer than two (n, k) cells.
+    """
     from paritylab.theory.scaling import fit_exponents, scaling_table
 
     rows = [
@@ -79,16 +81,16 @@ def _scaling_section(records: list[dict], directory: Path, name: str):
             "k": r["config"]["k"],
             "seed": r["seed"],
             "t_c": r["metrics"].get("t_c"),
-            "cap": r["config"].get("max_steps"),
+            "cap": r["info"].get("step_cap", r["config"].get("max_steps")),
         }
         for r in records
-        if r["task"] == "online" and r["learner"] == "sgd-online" and "success" in r["metrics"]
+        if "t_c" in r["metrics"] and "step_cap" in r["info"]
     ]
     if len({(r["n"], r["k"]) for r in rows}) < 2:
         return [], []
     table, fits = scaling_table(rows), fit_exponents(rows)
     lines = [
-        "### Time to success (sgd-online)",
+        "### Time to success (steps)",
         "",
         "| n | k | seeds | success | median t_c | q25-q75 |",
         "|---|---|---|---|---|---|",

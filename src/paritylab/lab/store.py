@@ -3,21 +3,30 @@
 Written only by the coordinating process, one transaction per finished run, so a crash loses
 at most the runs in flight and a rerun skips every finished ``run_id``. Each row holds the
 full resolved config, status (``ok`` / ``failed`` / ``diverged``), final metrics, training
-traces, wall time and library versions, as JSON.
+traces, wall time and the versions that produced it (paritylab, its git commit, python,
+jax, numpy), as JSON.
+
+Layouts. Schema 2 stores runs whose ids hash (problem config, learner, learner version and
+settings, seed). Stores of schema 1 (whose ids hashed the whole task config) still open for
+reading (``results``, ``report``, ``load_results``); running into one is refused with a line
+that says so, since none of its ids would match a current run.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import platform
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
 from paritylab.errors import BadInput
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = ("1", "2")
 DB_NAME = "results.sqlite"
 STATUSES = ("ok", "failed", "diverged")
 
@@ -33,8 +42,35 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+@functools.cache
+def git_commit() -> str:
+    """The git commit of the paritylab source tree, or "unknown" (not a git checkout, or git
+    missing); "+dirty" is appended when tracked files differ from it."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            cwd=here.parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def versions() -> dict:
-    """Versions that can change numbers: paritylab, python, jax, numpy."""
+    """What can change numbers: paritylab's version and git commit, python, jax, numpy.
+
+    Returns:
+        a dict of version strings.
+    """
     import jax
     import numpy as np
 
@@ -42,6 +78,7 @@ def versions() -> dict:
 
     return {
         "paritylab": __version__,
+        "commit": git_commit(),
         "python": platform.python_version(),
         "jax": jax.__version__,
         "numpy": np.__version__,
@@ -73,11 +110,21 @@ class Store:
         if "meta" in tables:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             found = row[0] if row else "none"
-            if found != str(SCHEMA_VERSION):
+            self.schema = found
+            if found not in READABLE_SCHEMAS:
                 raise BadInput(
                     f"{self.directory} was written by an incompatible paritylab (store schema "
-                    f"{found}, this version reads {SCHEMA_VERSION}); use another --out directory"
+                    f"{found}, this version reads {', '.join(READABLE_SCHEMAS)}); "
+                    "use another --out directory"
                 )
+            if create and found != str(SCHEMA_VERSION):
+                raise BadInput(
+                    f"{self.directory} was written by an older paritylab layout (store schema "
+                    f"{found}: run ids hashed the whole task config, so none matches a run of "
+                    f"this version); its results still load with `paritylab results` and "
+                    f"`paritylab report`; run into another --out directory"
+                )
+            return
         elif tables:
             raise BadInput(f"{self.directory / DB_NAME} is not a paritylab results database")
         with self.db:
@@ -136,7 +183,7 @@ class Store:
             )
 
     def records(self, experiment: str | None = None) -> list[dict]:
-        """Every stored run as a dict (the JSON record of design.md), oldest first."""
+        """Every stored run as a dict (the JSON record of ``paritylab results``), oldest first."""
         sql = (
             "SELECT * FROM runs"
             + (" WHERE experiment = ?" if experiment else "")

@@ -1,7 +1,8 @@
 """Running an experiment: expand the grid, skip finished runs, execute, store as they finish.
 
 Resumable by construction: the store holds one row per finished ``run_id`` (a hash of the
-resolved config, learner and seed), so rerunning the same command runs only what is missing.
+problem config, the learner's settings and version, and the seed), so rerunning the same
+command runs only what is missing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from paritylab.lab.config import ExperimentSpec
 from paritylab.lab.executors import check_executor, make_pool, run_inline
 from paritylab.lab.store import Store
-from paritylab.lab.tasks import get_task
 
 
 @dataclass
@@ -54,8 +54,7 @@ def run_experiment(
         store.save_experiment(spec.to_dict())
         finished = store.finished_ids()
         todo = [r for r in runs if r.run_id not in finished]
-        cost = getattr(get_task(spec.task), "COST", {})
-        todo.sort(key=lambda r: -cost.get(r.learner, 1.0))  # longest first (stable)
+        todo.sort(key=lambda r: -type(r.settings).cost)  # longest first (stable)
         summary = SweepSummary(total=len(runs), skipped=len(runs) - len(todo))
         summary.run_ids = [r.run_id for r in runs]
         if not todo:

@@ -10,26 +10,9 @@ import math
 import numpy as np
 from rich.table import Table
 
-from paritylab.theory import linear_threshold_reference
+from paritylab.lab.tasks import get_task
 
-DM_COLUMNS = (
-    ("test_acc", "acc"),
-    ("test_acc_easy", "acc easy"),
-    ("test_acc_uniform", "acc unif"),
-    ("test_hinge", "hinge"),
-    ("test_hinge_easy", "hinge easy"),
-    ("test_hinge_uniform", "hinge unif"),
-    ("num_features", "N"),
-    ("weight_norm", "B"),
-    ("bound_certificate", "bound cert"),
-    ("bound_typical", "bound typ"),
-)
-GENERIC_COLUMNS = (
-    ("test_acc", "acc"),
-    ("test_hinge", "hinge"),
-    ("success", "success"),
-    ("t_c", "t_c"),
-)
+GENERIC_COLUMNS = (("test_acc", "acc"), ("test_hinge", "hinge"))
 
 
 def mean_interval(values) -> tuple[float, float, int]:
@@ -77,7 +60,7 @@ def group_records(records: list[dict]) -> list[dict]:
 def _fmt(mean: float, half: float, name: str) -> str:
     if math.isnan(mean):
         return "-"
-    if name in ("num_features", "t_c"):
+    if name in ("num_features", "t_c", "t_c_epochs"):
         text = f"{mean:,.0f}"
     elif name == "weight_norm":
         text = f"{mean:.3g}"
@@ -88,11 +71,16 @@ def _fmt(mean: float, half: float, name: str) -> str:
 
 def table_rows(records: list[dict]) -> tuple[list[str], list[list[str]], set[int]]:
     """Headers and rows: one row per (grid point, learner), mean±95% interval over seeds.
-    Daniely-Malach groups also show the per-part columns, N, B, the bounds, and a
-    linear-threshold reference row per grid point (its index is in the returned set)."""
+
+    The columns are those each task present declares (``TABLE_COLUMNS``); a task with a
+    reference (``reference_row``) adds a reference row under each grid point, whose index is
+    in the returned set."""
     groups = group_records(records)
-    dm = any(g["task"] == "dm" for g in groups)
-    columns = DM_COLUMNS if dm else GENERIC_COLUMNS
+    columns: list = []
+    for name in dict.fromkeys(g["task"] for g in groups):
+        for col in getattr(get_task(name), "TABLE_COLUMNS", GENERIC_COLUMNS):
+            if col not in columns:
+                columns.append(col)
     present = [c for c in columns if any(c[0] in g["metrics"] for g in groups)]
     axes = sorted({k for g in groups for k in g["point"]})
     headers = [*axes, "learner", "seeds", *(label for _, label in present)]
@@ -104,13 +92,8 @@ def table_rows(records: list[dict]) -> tuple[list[str], list[list[str]], set[int
         row += [_fmt(*mean_interval(g["metrics"].get(name, []))[:2], name) for name, _ in present]
         rows.append(row)
         last_of_point = i + 1 == len(ordered) or ordered[i + 1]["point"] != g["point"]
-        if g["task"] == "dm" and last_of_point:
-            ref = linear_threshold_reference(int(g["config"]["k"]))
-            ref_cells = {
-                "test_acc": ref["overall"],
-                "test_acc_easy": 1.0,
-                "test_acc_uniform": ref["uniform"],
-            }
+        ref_cells = get_task(g["task"]).reference_row(g["config"]) if last_of_point else None
+        if ref_cells:
             reference_rows.add(len(rows))
             rows.append(
                 [
@@ -143,7 +126,7 @@ def markdown_table(records: list[dict]) -> str:
 
 
 def records_json(records: list[dict], *, traces: bool = False) -> str:
-    """The JSON list of run records (design.md): run_id, experiment, learner, seed, status,
+    """The JSON list of run records: run_id, experiment, learner, seed, status,
     config, metrics, wall_s, plus task, point, error, info (and traces when asked)."""
     keep = (
         "run_id",

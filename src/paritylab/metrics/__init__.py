@@ -1,5 +1,19 @@
-"""Layer 4a: losses, accuracies and training measures."""
+"""Layer 4a, metrics: classification metrics per mixture part and hidden-progress measures."""
 
-from paritylab.metrics.classification import classification_metrics, correct, hinge
+from paritylab.metrics.classification import classification_metrics
+from paritylab.metrics.progress import (
+    fourier_coefficient,
+    progress_probe,
+    support_mass,
+    support_mass_chance,
+    weight_change_inf,
+)
 
-__all__ = ["classification_metrics", "correct", "hinge"]
+__all__ = [
+    "classification_metrics",
+    "fourier_coefficient",
+    "progress_probe",
+    "support_mass",
+    "support_mass_chance",
+    "weight_change_inf",
+]

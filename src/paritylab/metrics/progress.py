@@ -21,7 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from paritylab.data.boolean import parity
+from paritylab.data.targets import parity
 
 
 def weight_change_inf(w: jax.Array, w0: jax.Array) -> jax.Array:
@@ -45,3 +45,23 @@ def support_mass_chance(n: int, k: int) -> float:
 def fourier_coefficient(f: jax.Array, x: jax.Array, support) -> jax.Array:
     """Sample estimate of g_hat(A) = E[g(x) chi_A(x)] from outputs f = g(x) on points x."""
     return jnp.mean(jnp.asarray(f) * parity(jnp.asarray(x), support))
+
+
+def progress_probe(w, w0, x, f, target) -> dict:
+    """The three measures above for a training loop's probe (``TrainingData.probe``).
+
+    Args:
+        w: first-layer weights now, (q, n).
+        w0: first-layer weights at init, (q, n).
+        x: held-out inputs (m, n).
+        f: network outputs on x, (m,).
+        target: the target; its ``support`` is the A of the measures.
+
+    Returns:
+        ``{"w_change_inf", "support_mass", "fourier_coef"}`` as JAX scalars.
+    """
+    return {
+        "w_change_inf": weight_change_inf(w, w0),
+        "support_mass": support_mass(w, target.support),
+        "fourier_coef": fourier_coefficient(f, x, target.support),
+    }

@@ -1,22 +1,29 @@
-"""Task families: each module defines a config dataclass, its learners and a run function.
+"""Tasks: a problem family, the data every learner of a seed shares, and how runs are scored.
 
 Contract of a task module (see ``dm.py``):
-  * ``CONFIG``: a frozen dataclass type. Fields are int / float / bool / str / tuple[...] /
-    ``X | None`` / nested frozen dataclasses (TOML sub-tables, dotted ``--set a.b=v`` keys).
-    Field metadata: ``doc`` (str), ``min``, ``max``, ``min_open`` (bool), ``choices`` (tuple).
-    An optional method ``check(self) -> None`` raises ``paritylab.errors.BadInput`` for
-    cross-field constraints (e.g. k <= n).
-  * ``LEARNERS``: tuple of learner names this task runs.
-  * ``run(config, *, learner: str, seed: int) -> dict`` returning
-    ``{"metrics": {name: float | int | bool | None}, "traces": {name: list}, "info": {...}}``;
-    traces share an x axis under the key ``"step"`` or ``"epoch"``.
-  * optional ``preflight(config)``: raises BadInput before anything runs (e.g. a data file
-    is missing); optional ``COST``: {learner: relative cost}, longest runs start first.
+
+* ``CONFIG``: a frozen dataclass of the *problem's* settings (fields made with
+  ``paritylab.options.option``; an optional ``check()`` raises ``BadInput`` for cross-field
+  constraints). Learner settings are not here: they live in each learner's own dataclass.
+* ``READS``: the kind of learner the task serves (``"sample"``, ``"stream"`` or ``"digits"``;
+  ``paritylab.learners.Learner.reads``); ``LEARNERS``: the default learner names.
+* ``make_data(config, seed) -> TrainingData``: the problem and the samples and keys shared by
+  every learner of one seed.
+* ``evaluate(config, data, fit) -> {"metrics": {...}, "info": {...}}``: the task's scores of a
+  fitted learner (the learner's own metrics are merged in by the runner).
+* reporting hooks, so generic tables and reports never branch on a task's name:
+  ``TABLE_COLUMNS`` ((metric, column label), ...); ``reference_row(config)`` -> {metric: value}
+  or None, a reference line printed under each grid point; ``report(records, directory, name)``
+  -> (markdown lines, figure paths).
+* optional ``preflight(config)``: raises BadInput before anything runs (e.g. a data file is
+  missing).
+* optional ``check_run(config, learner)``: raises BadInput for a learner whose settings cannot
+  work on the problem (e.g. epochs without a finite training set); run for every run of a spec
+  before anything starts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 from paritylab.errors import BadInput, suggest
@@ -28,15 +35,30 @@ TASK_MODULES = {
 }
 
 
-def option(default, doc: str, **meta):
-    """A config field with its documentation and checks (``min``, ``max``, ``min_open``,
-    ``choices``) in its metadata, as the loader reads them."""
-    return dataclasses.field(default=default, metadata={"doc": doc, **meta})
-
-
 def get_task(name: str):
-    """The task module called ``name`` (imported on first use)."""
+    """The task module called ``name`` (imported on first use).
+
+    Args:
+        name: one of ``TASK_MODULES``.
+
+    Returns:
+        the module.
+    """
     if name not in TASK_MODULES:
         allowed = ", ".join(TASK_MODULES)
         raise BadInput(f"unknown task {name!r}{suggest(name, TASK_MODULES)}; allowed: {allowed}")
     return importlib.import_module(TASK_MODULES[name])
+
+
+def task_learners(task) -> tuple[str, ...]:
+    """Every registered learner that can run on ``task`` (those that read what it provides).
+
+    Args:
+        task: a task module.
+
+    Returns:
+        learner names.
+    """
+    from paritylab.learners import learner_names
+
+    return learner_names(task.READS)

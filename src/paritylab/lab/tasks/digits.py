@@ -1,99 +1,64 @@
-"""Task ``digits``: parities of k handwritten digits side by side (science.md 1.4).
+"""Task ``digits``: parities of k handwritten digits side by side.
 
-Daniely & Malach (2020, "Learning Parities with Neural Networks", Sec. 5) put k MNIST images
-side by side and label the tuple with the parity of the sum of its digits: a trained two-layer
-ReLU network learns it for k = 3 while fixed-feature models (random ReLU / Gaussian / linear
-features) and the "NTK regime" stay near chance. Data: ``paritylab.data.digits`` (bundled 8x8
-digits by default, full MNIST from a local path); models: ``paritylab.learners.digit_nets``.
+Daniely & Malach ("Learning Parities with Neural Networks", NeurIPS 2020, Sec. 5,
+https://arxiv.org/abs/2002.07400) put k MNIST images side by side and label the tuple with the
+parity of the sum of its digits: a trained two-layer ReLU network learns it for k = 3 while
+fixed-feature models (random ReLU / Gaussian / linear features) and the "NTK regime" stay near
+chance. Data: ``paritylab.data.digits`` (bundled 8x8 digits by default, full MNIST from a local
+path); learners: ``paritylab.learners.digit_nets``.
 
-Seeds: ``run(config, learner=L, seed=s)`` derives every random choice from ``jax.random.key(s)``
-(init, the fixed test tuples, each epoch's fresh training tuples), independently of L, so the
-five learners of one seed see the same test set and training stream. Same config + seed gives
-identical numbers.
+Shared by the five learners of a seed: the fixed test tuples, the stream of training tuples and
+the initial layers (keys ``"init"`` and ``"batches"``), all from ``jax.random.key(seed)``, so
+the models differ only in what trains. Same config + seed gives identical numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jax
 import numpy as np
 
-from paritylab.data.digits import SOURCES, load_source
+from paritylab.data.digits import SOURCES, DigitParity, load_source
+from paritylab.data.problem import Sample
 from paritylab.errors import BadInput
-from paritylab.learners.digit_nets import MODELS, fit_digit_net
+from paritylab.learners.base import Fit, TrainingData
+from paritylab.options import option
 
-LEARNERS = MODELS
+READS = "digits"
+LEARNERS = ("relu-net", "relu-features", "linear-features", "gaussian-features", "galu-ntk")
 
 
 def preflight(config) -> None:
     """Checked once per distinct config before any run starts: the data files load (a
-    missing or malformed MNIST file is a BadInput, exit 2, not 45 failed runs)."""
+    missing or malformed MNIST file is a BadInput, exit 2, not 45 failed runs).
+
+    Args:
+        config: the problem config.
+    """
     load_source(config.source, config.mnist_path)
 
 
 @dataclass(frozen=True)
 class DigitParityConfig:
-    """One digit-parity run: data, network size and AdaDelta training schedule."""
+    """The digit-parity problem: the image source, k and the test set."""
 
-    k: int = field(
-        default=1,
-        metadata={"doc": "digits per tuple; label = parity of their sum", "min": 1, "max": 5},
+    k: int = option(1, "digits per tuple; label = parity of their sum", min=1, max=5)
+    source: str = option(
+        "digits",
+        "digits: sklearn's bundled 8x8 set (1,200 train / 597 test images); "
+        "mnist: full MNIST read from mnist_path",
+        choices=SOURCES,
     )
-    source: str = field(
-        default="digits",
-        metadata={
-            "doc": "digits: sklearn's bundled 8x8 set (1,200 train / 597 test images); "
-            "mnist: full MNIST read from mnist_path",
-            "choices": SOURCES,
-        },
+    mnist_path: str = option(
+        "",
+        "folder with the four MNIST IDX files (plain or .gz) or a mnist.npz "
+        "(x_train, y_train, x_test, y_test); only with source = mnist",
     )
-    mnist_path: str = field(
-        default="",
-        metadata={
-            "doc": "folder with the four MNIST IDX files (plain or .gz) or a mnist.npz "
-            "(x_train, y_train, x_test, y_test); only with source = mnist"
-        },
-    )
-    width: int = field(default=512, metadata={"doc": "hidden units q", "min": 1})
-    epochs: int = field(default=20, metadata={"doc": "training epochs", "min": 1})
-    batch_size: int = field(default=128, metadata={"doc": "tuples per AdaDelta step", "min": 1})
-    tuples_per_epoch: int = field(
-        default=60_000,
-        metadata={
-            "doc": "fresh training tuples drawn per epoch (steps = tuples_per_epoch // "
-            "batch_size, remainder dropped)",
-            "min": 1,
-        },
-    )
-    test_tuples: int = field(
-        default=10_000,
-        metadata={"doc": "size of the fixed test set of tuples of test images", "min": 1},
-    )
-    lr: float = field(
-        default=1.0,
-        metadata={
-            "doc": "AdaDelta learning rate (1.0 = PyTorch default)",
-            "min": 0.0,
-            "min_open": True,
-        },
-    )
-    rho: float = field(
-        default=0.9,
-        metadata={
-            "doc": "AdaDelta decay rate of the squared-gradient averages",
-            "min": 0.0,
-            "max": 1.0,
-            "min_open": True,
-        },
-    )
-    eps: float = field(
-        default=1e-6,
-        metadata={"doc": "AdaDelta epsilon", "min": 0.0, "min_open": True},
-    )
+    test_tuples: int = option(10_000, "size of the fixed test set of tuples of test images", min=1)
 
     def check(self) -> None:
-        """Cross-field constraints: mnist needs a path, digits takes none; one full batch."""
+        """mnist needs a path; digits takes none."""
         if self.source == "mnist" and not self.mnist_path:
             raise BadInput(
                 "mnist_path is empty: source='mnist' needs a folder with the MNIST IDX files "
@@ -104,55 +69,77 @@ class DigitParityConfig:
                 f"mnist_path={self.mnist_path!r} is set but source='digits': "
                 "set source='mnist' or leave mnist_path empty"
             )
-        if self.tuples_per_epoch < self.batch_size:
-            raise BadInput(
-                f"tuples_per_epoch={self.tuples_per_epoch} is out of range: allowed >= "
-                f"batch_size ({self.batch_size})"
-            )
 
 
 CONFIG = DigitParityConfig
 
 
-def run(config: DigitParityConfig, *, learner: str, seed: int) -> dict:
-    """Train ``learner`` on k-digit parities; final metrics, per-epoch traces and data info.
+def make_data(config: DigitParityConfig, seed: int) -> TrainingData:
+    """The image source, the seed's test tuples and the shared init / stream keys.
 
-    metrics: ``test_acc``, ``test_loss`` (cross-entropy), ``test_hinge`` (of the margin
-    z_1 - z_0), ``train_acc``/``train_loss`` (last epoch, batch mean before each update),
-    ``best_test_acc``; traces over ``epoch`` = 1..epochs of the same; info: the data set and
-    schedule actually used (``test_label_mean`` is the fraction of odd test tuples: chance is
-    max(p, 1 - p))."""
-    config.check()
-    data = load_source(config.source, config.mnist_path)
-    fit = fit_digit_net(
-        learner,
-        data,
-        k=config.k,
-        width=config.width,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        tuples_per_epoch=config.tuples_per_epoch,
-        test_tuples=config.test_tuples,
-        lr=config.lr,
-        rho=config.rho,
-        eps=config.eps,
-        key=jax.random.key(seed),
-    )
-    tr = fit.traces
-    metrics = {name: float(tr[name][-1]) for name in tr if name != "epoch"}
-    metrics["best_test_acc"] = float(np.max(tr["test_acc"]))
+    Args:
+        config: the problem config.
+        seed: the run's seed.
+
+    Returns:
+        ``TrainingData`` with a ``DigitParity`` problem and 0/1 test labels.
+    """
+    images = load_source(config.source, config.mnist_path)
+    problem = DigitParity(images, config.k)
+    k_init, k_test, k_stream = jax.random.split(jax.random.key(seed), 3)
+    test = Sample(*problem.sample(k_test, config.test_tuples))
+    return TrainingData(problem, None, test, {"init": k_init, "batches": k_stream})
+
+
+def evaluate(config: DigitParityConfig, data: TrainingData, fit: Fit) -> dict:
+    """The last epoch's metrics (the learner's), the best test accuracy and the data used.
+
+    ``best_test_acc`` is the maximum over epochs of the *test* accuracy: it is selected on the
+    test set, so it is an optimistic summary, not a held-out score.
+
+    Args:
+        config: the problem config.
+        data: the seed's data.
+        fit: the fitted learner.
+
+    Returns:
+        ``{"metrics", "info"}``.
+    """
+    images = data.problem.images
+    metrics = {"best_test_acc": float(np.max(fit.traces["test_acc"]))}
     info = {
-        "source": data.name,
-        "n_train_images": len(data.y_train),
-        "n_test_images": len(data.y_test),
-        "image_shape": list(data.image_shape),
-        "input_dim": config.k * data.dim,
-        "pixel_mean": data.mean,
-        "pixel_std": data.std,
-        "steps_per_epoch": fit.steps_per_epoch,
-        "tuples_per_epoch_used": fit.steps_per_epoch * config.batch_size,
-        "test_label_mean": fit.test_label_mean,
+        "source": images.name,
+        "n_train_images": len(images.y_train),
+        "n_test_images": len(images.y_test),
+        "image_shape": list(images.image_shape),
+        "input_dim": config.k * images.dim,
+        "pixel_mean": images.mean,
+        "pixel_std": images.std,
     }
-    traces = {name: [float(v) for v in values] for name, values in tr.items()}
-    traces["epoch"] = [int(e) for e in tr["epoch"]]
-    return {"metrics": metrics, "traces": traces, "info": info}
+    return {"metrics": metrics, "info": info}
+
+
+TABLE_COLUMNS = (("test_acc", "acc"), ("test_hinge", "hinge"), ("best_test_acc", "best acc"))
+
+
+def reference_row(config: dict):
+    """No reference row for this task."""
+    return None
+
+
+def report(records: list[dict], directory, name: str):
+    """Test accuracy per epoch, one panel per grid point, and the sweep figures.
+
+    Args:
+        records: ok runs of one experiment.
+        directory: where figures go.
+        name: the experiment name (figure file prefix).
+
+    Returns:
+        (markdown lines, figure paths).
+    """
+    from paritylab.lab import figures
+
+    paths = figures.sweep_figures(records, directory, name)
+    panels = figures.faceted_curves(records, directory, name)
+    return [], paths + ([panels] if panels else [])

@@ -1,204 +1,207 @@
-"""Task "online": uniform-input k-sparse parity learnt by online SGD (Barak et al. 2022).
+"""Task "online": a sparse target on {-1,+1}^n learnt from fresh samples (Barak et al. 2022).
 
-x uniform on {-1,+1}^n, y = chi_A(x) for a support A of size k drawn from the seed. Learners:
+The problem: inputs from a distribution (uniform by default, or a biased product mu_p, or a
+mixture of mu_p and the uniform distribution), labels from a target on a support A of size k
+drawn from the seed (the k-sparse parity by default; also staircase, majority, or any sum of
+monomials), training labels flipped with probability ``label_noise``. Defaults: Barak et al.,
+"Hidden progress in deep learning: SGD learns parities near the computational limit", NeurIPS
+2022, https://arxiv.org/abs/2207.08799: (n, k) = (50, 3), uniform inputs, parity.
 
-* ``sgd-online``: the two-layer ReLU net trained on a fresh batch every step (or on a fixed
-  training set, ``train_samples``) by ``paritylab.learners.online.train_online``. Metrics:
-  ``success``, ``t_c`` (first evaluated step with test accuracy >= threshold; None when
-  censored at the cap), final held-out ``test_acc`` / ``test_hinge`` / ``test_loss`` and the
-  hidden-progress measures; traces of all of them against ``step``.
-* ``gf2-oracle``: Gaussian elimination over GF(2) (``paritylab.learners.gf2``), the exact
-  non-gradient reference. Clean labels: draws samples one at a time from n on until the
-  system has a unique solution; ``t_c`` = samples used. Noisy labels: up to ``oracle_trials``
-  eliminations on fresh blocks of n + 4 samples, verified on a hold-out sized from the known
-  noise rate p, h = ceil(2 log(trials/0.01) / (1/2 - p)^2), so that the true parity passes
-  the acceptance bar with probability >= 1 - 0.01/trials; t_c = samples used (hold-out plus
-  blocks consumed), None when no trial passes.
-  A learner with no hypothesis predicts f = 0, which counts as an error (test_acc 0, hinge 1).
+Shared by every learner of a seed: the support, the held-out set of ``eval_size`` clean
+samples, the training set (``train_samples`` = m; none: online) and the keys ``"init"`` (the
+network's initialisation), ``"batches"`` (the stream of fresh batches) and ``"shuffle"`` (the
+epochs' shuffles). Learners: ``sgd-online`` (time to success, hidden-progress measures) and
+``gf2-oracle`` (Gaussian elimination, the non-gradient reference).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from paritylab.data.boolean import check_support, draw_support, parity
-from paritylab.errors import BadInput, suggest
-from paritylab.lab.tasks import option
-from paritylab.learners.gf2 import recover_parity, recover_parity_noisy
-from paritylab.learners.losses import LOSSES
-from paritylab.learners.online import OnlineSpec, train_online, uniform_signs
-from paritylab.learners.optimizers import OPTIMIZERS
-from paritylab.metrics.classification import correct, hinge
-from paritylab.metrics.progress import support_mass_chance
-from paritylab.models.init_families import INIT_FAMILIES, init_params
+from paritylab.data import (
+    BiasedProduct,
+    Mixture,
+    Problem,
+    Uniform,
+    check_label_noise,
+    check_support,
+    draw_support,
+    make_target,
+    target_names,
+)
+from paritylab.errors import BadInput
+from paritylab.learners.base import Fit, TrainingData
+from paritylab.metrics import classification_metrics, progress_probe, support_mass_chance
+from paritylab.options import option
 
+READS = "stream"
 LEARNERS = ("sgd-online", "gf2-oracle")
-_EXTRA = 4  # rows beyond n per noisy-oracle trial
+DISTRIBUTIONS = ("uniform", "biased", "sparse-mixture")
 
 
 @dataclass(frozen=True)
-class OnlineParityConfig:
-    """Uniform-input sparse parity trained online (defaults: Barak et al. 2022, (50, 3))."""
+class OnlineProblemConfig:
+    """A sparse target on the cube (defaults: Barak et al. 2022, the (50, 3) parity)."""
 
     n: int = option(50, "input dimension", min=1)
-    k: int = option(3, "parity degree |A|", min=1)
-    width: int = option(1000, "hidden units q", min=1)
-    batch_size: int = option(32, "samples per SGD step", min=1)
-    lr: float = option(0.1, "learning rate eta", min=0.0, min_open=True)
-    loss: str = option("hinge", "training loss", choices=LOSSES)
-    optimizer: str = option(
-        "sgd",
-        "sgd | adam (decoupled decay) | sign-sgd (Kou et al. 2024) | adadelta",
-        choices=OPTIMIZERS,
+    k: int = option(3, "support size |A| (the parity's degree)", min=1)
+    target: str = option(
+        "parity",
+        "parity | staircase | majority | monomials (terms below) | a registered target",
     )
-    weight_decay: float = option(0.0, "shrinkage lr * wd * theta per step", min=0.0)
+    terms: tuple[tuple[int, ...], ...] = option(
+        (), "monomials target: positions 0..k-1 in the support, e.g. [[0], [0, 1]]"
+    )
+    coefs: tuple[float, ...] = option((), "monomials target: one coefficient per term (default 1)")
+    distribution: str = option(
+        "uniform",
+        "uniform | biased (mu_p: P(x_i = -1) = bias) | sparse-mixture (mu_p with weight "
+        "mixture_weight, else uniform)",
+        choices=DISTRIBUTIONS,
+    )
+    bias: float = option(0.5, "P(x_i = -1) of the biased product mu_p", min=0.0, max=1.0)
+    mixture_weight: float = option(
+        0.0, "sparse-mixture: probability of a mu_p input", min=0.0, max=1.0
+    )
     label_noise: float = option(0.0, "training-label flip probability p (< 0.5)", min=0.0, max=0.5)
-    init: str = option(
-        "uniform", "initialisation family (uniform = PyTorch default)", choices=INIT_FAMILIES
-    )
-    init_scale: float = option(1.0, "first-layer scale (w ~ scale/sqrt(n))", min=0.0)
-    init_bias_range: float = option(1.0, "b ~ U[-r, r] (gaussian/sparse/rademacher)", min=0.0)
-    init_sparsity: int = option(2, "non-zeros per unit for init=sparse", min=1)
-    max_steps: int = option(100_000, "hard step cap; runs not done by then are censored", min=1)
-    eval_every: int = option(250, "steps between evaluations (t_c resolution)", min=1)
-    eval_size: int = option(8192, "held-out uniform samples for test metrics", min=1)
-    success_threshold: float = option(1.0, "test accuracy that counts as success", min=0.0, max=1.0)
-    after_success: int = option(0, "steps to keep training after success", min=0)
-    train_samples: int | None = option(None, "None = online; m = fixed training set", min=1)
-    epochs: int | None = option(None, "finite mode: cap at epochs * floor(m/B) steps", min=1)
-    oracle_trials: int = option(1000, "gf2-oracle trials under label noise", min=1)
+    train_samples: int | None = option(None, "None = online; m = one fixed training set", min=1)
+    eval_size: int = option(8192, "held-out samples for test metrics", min=1)
 
     def check(self) -> None:
-        """Cross-field constraints."""
+        """Support size within n, label noise below 1/2, a known target with valid terms."""
         check_support(self.n, self.k)
-        if not self.label_noise < 0.5:
+        check_label_noise(self.label_noise)
+        if self.target not in target_names():
+            make_target(self.target, jnp.arange(self.k))  # raises with the allowed names
+        if self.target == "monomials":
+            make_target("monomials", jnp.arange(self.k), terms=self.terms, coefs=self.coefs)
+        elif self.terms or self.coefs:
             raise BadInput(
-                f"label_noise={self.label_noise!r} is out of range: allowed 0 <= p < 0.5"
-            )
-        if self.train_samples is not None and self.train_samples < self.batch_size:
-            raise BadInput(
-                f"train_samples={self.train_samples} is out of range: allowed >= batch_size"
-                f" ({self.batch_size})"
-            )
-        if self.epochs is not None and self.train_samples is None:
-            raise BadInput("epochs is set but train_samples is not: epochs needs a finite set")
-        if self.init == "sparse" and self.init_sparsity > self.n:
-            raise BadInput(
-                f"init_sparsity={self.init_sparsity} is out of range: allowed <= n ({self.n})"
+                f"terms/coefs are set but target={self.target!r}: use target='monomials'"
             )
 
-    def spec(self) -> OnlineSpec:
-        """The training-loop spec, with the cap lowered to ``epochs`` passes when set."""
-        cap = self.max_steps
-        if self.epochs is not None:
-            cap = min(cap, self.epochs * (self.train_samples // self.batch_size))
-        return OnlineSpec(
-            batch_size=self.batch_size,
-            lr=self.lr,
-            loss=self.loss,
-            optimizer=self.optimizer,
-            weight_decay=self.weight_decay,
-            label_noise=self.label_noise,
-            max_steps=cap,
-            eval_every=self.eval_every,
-            eval_size=self.eval_size,
-            success_threshold=self.success_threshold,
-            after_success=self.after_success,
-            train_samples=self.train_samples,
+
+CONFIG = OnlineProblemConfig
+
+
+def check_run(config: OnlineProblemConfig, learner) -> None:
+    """Raise BadInput before anything runs when a learner's settings cannot work on this
+    problem (e.g. ``epochs`` without a finite training set, a batch larger than it).
+
+    Args:
+        config: the problem config.
+        learner: the learner's settings.
+    """
+    check = getattr(learner, "check_problem", None)
+    if check is not None:
+        check(n=config.n, train_samples=config.train_samples)
+
+
+def make_problem(config: OnlineProblemConfig, support) -> Problem:
+    """The problem of a config on a given support.
+
+    Args:
+        config: the problem config.
+        support: the k coordinates the target reads.
+
+    Returns:
+        the ``Problem``.
+    """
+    params = {"terms": config.terms, "coefs": config.coefs} if config.target == "monomials" else {}
+    target = make_target(config.target, support, **params)
+    dist = Uniform(config.n)
+    if config.distribution != "uniform":
+        biased = BiasedProduct(config.n, jnp.float32(config.bias))
+        dist = (
+            biased
+            if config.distribution == "biased"
+            else Mixture(dist, biased, config.mixture_weight)
         )
+    return Problem(dist, target, config.label_noise)
 
 
-CONFIG = OnlineParityConfig
+def make_data(config: OnlineProblemConfig, seed: int) -> TrainingData:
+    """The support, problem, held-out set, training set (finite mode) and shared keys.
 
+    Args:
+        config: the problem config.
+        seed: the run's seed.
 
-def run(config: OnlineParityConfig, *, learner: str, seed: int) -> dict:
-    """One run of ``learner`` on the parity drawn from ``seed``; same inputs, same numbers."""
-    if learner not in LEARNERS:
-        raise BadInput(
-            f"learner={learner!r} is not known: allowed {LEARNERS}" + suggest(learner, LEARNERS)
-        )
-    config.check()
-    k_support, k_init, k_train, k_oracle = jax.random.split(jax.random.PRNGKey(seed), 4)
+    Returns:
+        the seed's ``TrainingData``.
+    """
+    k_support, k_init, k_learn, _ = jax.random.split(jax.random.PRNGKey(seed), 4)
     support = draw_support(k_support, config.n, config.k)
-    if learner == "sgd-online":
-        return _run_sgd(config, support, k_init, k_train)
-    return _run_oracle(config, support, k_oracle)
+    problem = make_problem(config, support)
+    k_batches, k_test, k_train, k_shuffle = jax.random.split(k_learn, 4)
+    test = problem.sample(k_test, config.eval_size)
+    train = None
+    if config.train_samples is not None:
+        train = problem.training_sample(k_train, config.train_samples)
+    keys = {"init": k_init, "batches": k_batches, "shuffle": k_shuffle}
+    return TrainingData(problem, train, test, keys, progress_probe)
 
 
-def _run_sgd(config: OnlineParityConfig, support, k_init, k_train) -> dict:
-    spec = config.spec()
-    params = init_params(
-        config.init,
-        key=k_init,
-        n=config.n,
-        width=config.width,
-        scale=config.init_scale,
-        bias_range=config.init_bias_range,
-        sparsity=config.init_sparsity,
-    )
-    result = train_online(params, support, spec, key=k_train)
-    metrics = {
-        "success": result.success,
-        "t_c": result.t_c,
-        "steps": result.steps,
-        "diverged": result.diverged,
-        **result.final,
-    }
-    finite = config.train_samples is not None
+def evaluate(config: OnlineProblemConfig, data: TrainingData, fit: Fit) -> dict:
+    """Held-out accuracy and hinge (for Boolean targets) and facts about the run.
+
+    The learner's own final metrics (e.g. the training loop's last evaluation) take precedence
+    over these when the runner merges them.
+
+    Args:
+        config: the problem config.
+        data: the seed's data.
+        fit: the fitted learner.
+
+    Returns:
+        ``{"metrics", "info"}``.
+    """
+    metrics = {}
+    if data.problem.target.boolean:
+        metrics = classification_metrics(np.asarray(fit.predict(data.test.x)), data.test.y)
+    support = np.asarray(data.problem.target.support)
     info = {
         "support": [int(i) for i in support],
         "support_mass_chance": support_mass_chance(config.n, config.k),
-        "mode": "finite" if finite else "online",
-        "step_cap": spec.max_steps,
-        "steps_per_epoch": config.train_samples // config.batch_size if finite else None,
-        "samples_seen": config.train_samples if finite else result.steps * config.batch_size,
+        "mode": "online" if config.train_samples is None else "finite",
     }
-    return {"metrics": metrics, "traces": result.traces, "info": info}
+    return {"metrics": metrics, "info": info}
 
 
-def _run_oracle(config: OnlineParityConfig, support, key) -> dict:
-    k_data, k_test = jax.random.split(key)
-    n, p = config.n, config.label_noise
-    if p == 0:
-        limit = 4 * n + 64  # P(rank < n) after n + j uniform samples is < 2^-j
-        x, y = _draw(k_data, limit, support, p, n)
-        found, used = None, n - 1
-        while found is None and used < limit:
-            used += 1
-            found = recover_parity(x[:used], y[:used])
-    else:
-        trials = config.oracle_trials
-        holdout = math.ceil(2 * math.log(trials / 0.01) / (0.5 - p) ** 2)
-        x, y = _draw(k_data, holdout + trials * (n + _EXTRA), support, p, n)
-        found, used = recover_parity_noisy(x, y, holdout=holdout, extra=_EXTRA)
-    x_test = np.asarray(uniform_signs(k_test, config.eval_size, n))
-    y_test = np.prod(x_test[:, support], axis=1)
-    f = np.zeros(len(x_test)) if found is None else np.prod(x_test[:, found], axis=1)
-    test_acc = float(correct(f, y_test).mean())
-    success = found is not None and test_acc >= config.success_threshold
-    metrics = {
-        "success": success,
-        "t_c": used if success else None,
-        "test_acc": test_acc,
-        "test_hinge": float(hinge(f, y_test).mean()),
-        "samples": used,
-    }
-    info = {
-        "support": [int(i) for i in support],
-        "recovered": None if found is None else [int(i) for i in found],
-        "exact": found is not None and np.array_equal(found, support),
-    }
-    return {"metrics": metrics, "traces": {}, "info": info}
+TABLE_COLUMNS = (
+    ("test_acc", "acc"),
+    ("test_hinge", "hinge"),
+    ("test_rel_mse", "rel. mse"),
+    ("success", "success"),
+    ("t_c", "t_c"),
+    ("t_c_epochs", "t_c (epochs)"),
+)
 
 
-def _draw(key, m: int, support, p: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    kx, kf = jax.random.split(key)
-    x = uniform_signs(kx, m, n)
-    y = parity(x, support)
-    if p > 0:
-        y = np.where(np.asarray(jax.random.bernoulli(kf, p, (m,))), -y, y)
-    return np.asarray(x), np.asarray(y)
+def reference_row(config: dict):
+    """No reference row for this task."""
+    return None
+
+
+def report(records: list[dict], directory, name: str):
+    """Sweep figures, training curves and, over several n, the time-to-success scaling.
+
+    Args:
+        records: ok runs of one experiment.
+        directory: where figures go.
+        name: the experiment name (figure file prefix).
+
+    Returns:
+        (markdown lines, figure paths).
+    """
+    from paritylab.lab import figures
+    from paritylab.lab.report import scaling_section
+
+    paths = figures.sweep_figures(records, directory, name)
+    curves = figures.training_curves(records, directory, name)
+    lines, scaling_paths = scaling_section(records, directory, name)
+    return lines, paths + ([curves] if curves else []) + scaling_paths
