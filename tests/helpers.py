@@ -3,6 +3,9 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import paritylab
 
 TINY_DM = [
     "n=11",
@@ -11,10 +14,8 @@ TINY_DM = [
     "n_train=400",
     "n_test=400",
     "cert_samples=256",
-    "linear.steps=40",
-    "two_phase.steps=40",
-    "joint_sgd.steps=40",
-    "kernel.max_samples=400",
+    "steps=40",
+    "ntk_kernel.max_samples=400",
 ]
 
 
@@ -24,7 +25,10 @@ def sets(items):
 
 def cli(*args, timeout=600, **kwargs):
     """Run ``paritylab ARGS`` in a subprocess; return the CompletedProcess."""
-    env = {**os.environ, "COLUMNS": "200"}
+    # The subprocess imports the paritylab these tests import, whatever its working directory
+    # (a relative PYTHONPATH such as src would otherwise miss it under cwd=...).
+    path = [str(Path(paritylab.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(p for p in path if p)}
     return subprocess.run(
         [sys.executable, "-m", "paritylab.cli", *args],
         capture_output=True,

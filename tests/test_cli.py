@@ -20,7 +20,7 @@ REQUIRED = {"run_id", "experiment", "learner", "seed", "status", "config", "metr
         (["reproduce", "--set", "widht=10"], "did you mean 'width'"),
         (["reproduce", "--set", "two_phase.etta=3"], "did you mean 'eta'"),
         (["reproduce", "--set", "n=abc"], "n='abc' has the wrong type"),
-        (["reproduce", "--set", "linear.optimizer=adan"], "did you mean 'adam'"),
+        (["reproduce", "--set", "random_features.optimizer=adan"], "did you mean 'adam'"),
         (["reproduce", "no-such-experiment"], "unknown experiment"),
         (["reproduce", "--seeds", "0"], "seeds=0 is out of range"),
         (["reproduce", "--executor", "slurm"], "allowed local, inline, ray"),

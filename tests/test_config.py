@@ -10,6 +10,7 @@ from paritylab.errors import BadInput
 from paritylab.lab.builtin import builtin_names, builtin_path
 from paritylab.lab.config import build_config, load_spec, spec_from_dict
 from paritylab.lab.tasks import dm
+from paritylab.learners import TwoPhase, get_learner
 
 KEYS = [
     "n",
@@ -27,6 +28,7 @@ KEYS = [
     "lr",
     "steps",
     "kernel",
+    "ntk_kernel",
     "ridge",
     "allow_even_k",
     "junk",
@@ -78,8 +80,8 @@ def test_generated_toml_text_loads_or_raises_badinput(tmp_path_factory, text):
             "k",
             "width",
             "two_phase.eta",
-            "linear.lr",
-            "kernel.ridge",
+            "random_features.lr",
+            "ntk_kernel.ridge",
             "joint_sgd.optimizer",
             "n_test",
             "easy_fraction",
@@ -94,11 +96,19 @@ def test_generated_overrides_load_or_raise_badinput(key, value):
         assert "\n" not in str(err)
 
 
+def _settings(config: dict, learner: str):
+    """The settings of ``learner`` in the first run of a dm spec with [config] ``config``."""
+    spec = spec_from_dict({"task": "dm", "learners": [learner], "config": config})
+    return spec.runs()[0]
+
+
 def test_unknown_key_suggests_closest():
     with pytest.raises(BadInput, match="did you mean 'width'"):
-        build_config(dm.DMConfig, {"widht": 3})
+        spec_from_dict({"task": "dm", "config": {"widht": 3}})
     with pytest.raises(BadInput, match=r"two_phase\.etaa.*did you mean 'eta'"):
-        build_config(dm.DMConfig, {"two_phase": {"etaa": 3}})
+        spec_from_dict({"task": "dm", "config": {"two_phase": {"etaa": 3}}})
+    with pytest.raises(BadInput, match=r"two_phase\.etaa.*did you mean 'eta'"):
+        build_config(TwoPhase, {"etaa": 3}, "two_phase.")
 
 
 def test_types_ranges_and_auto():
@@ -107,10 +117,12 @@ def test_types_ranges_and_auto():
     with pytest.raises(BadInput, match="expected bool"):
         build_config(dm.DMConfig, {"allow_even_k": 1})
     with pytest.raises(BadInput, match="out of range"):
-        build_config(dm.DMConfig, {"two_phase": {"lr": 0.0}})
-    cfg = build_config(dm.DMConfig, {"two_phase": {"eta": "auto"}, "n": 20, "k": 3})
-    assert cfg.two_phase.eta is None and cfg.n == 20
-    assert build_config(dm.DMConfig, {"two_phase": {"eta": 7}}).two_phase.eta == 7.0
+        spec_from_dict({"task": "dm", "config": {"two_phase": {"lr": 0.0}}})
+    with pytest.raises(BadInput, match="out of range"):
+        build_config(TwoPhase, {"lr": 0.0}, "two_phase.")
+    run = _settings({"two_phase": {"eta": "auto"}, "n": 20, "k": 3}, "two-phase")
+    assert run.settings.eta is None and run.problem.n == 20
+    assert _settings({"two_phase": {"eta": 7}}, "two-phase").settings.eta == 7.0
 
 
 def test_empty_grid_and_bad_sweep_key():
@@ -124,9 +136,16 @@ def test_empty_grid_and_bad_sweep_key():
 
 def test_override_replaces_swept_axis_and_sets_sweep():
     spec = spec_from_dict({"task": "dm", "sweep": {"k": [3, 5]}}, ["k=7"])
-    assert spec.sweep == () and spec.runs()[0].config.k == 7
-    spec = spec_from_dict({"task": "dm"}, ["sweep.width=[8, 16]", "seeds=2"])
+    assert spec.sweep == () and spec.runs()[0].problem.k == 7
+    spec = spec_from_dict({"task": "dm"}, ["sweep.n=[40, 50]", "seeds=2"])
     assert len(spec.runs()) == 2 * 2 * len(dm.LEARNERS)
+    # width is a learner setting: a learner without one (linear-raw, ntk-kernel) runs once per
+    # seed, since its runs at the two widths would be the same run
+    spec = spec_from_dict({"task": "dm"}, ["sweep.width=[8, 16]", "seeds=2"])
+    with_width = [n for n in dm.LEARNERS if "width" in get_learner(n).__dataclass_fields__]
+    assert set(dm.LEARNERS) - set(with_width) == {"linear-raw", "ntk-kernel"}
+    assert len(spec.runs()) == 2 * (2 * len(with_width) + len(dm.LEARNERS) - len(with_width))
+    assert {r.settings.width for r in spec.runs() if r.learner == "two-phase"} == {8, 16}
 
 
 @pytest.mark.parametrize("name", builtin_names())

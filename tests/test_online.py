@@ -1,6 +1,5 @@
 """Online sparse parity: GF(2) oracle, progress measures, the compiled SGD loop, scaling fits."""
 
-import dataclasses
 import itertools
 import math
 import tomllib
@@ -11,9 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from paritylab.data import Problem, Uniform, parity_target, uniform_signs
 from paritylab.errors import BadInput
-from paritylab.lab.config import build_config
+from paritylab.lab.config import load_spec, spec_from_dict
 from paritylab.lab.tasks import online as task
+from paritylab.lab.worker import execute
+from paritylab.learners import OnlineSGD, TrainingData
 from paritylab.learners.gf2 import (
     gf2_rank,
     recover_parity,
@@ -21,14 +23,26 @@ from paritylab.learners.gf2 import (
     solve_gf2,
     to_bits,
 )
-from paritylab.learners.online import train_online, uniform_signs
 from paritylab.learners.optimizers import make_optimizer
 from paritylab.metrics.progress import fourier_coefficient, support_mass, weight_change_inf
-from paritylab.models.init_families import init_params
+from paritylab.models.init import init_params
 from paritylab.models.mlp import apply
 from paritylab.theory.scaling import censored_median, fit_exponents, scaling_table
 
-TINY = task.CONFIG(n=10, k=2, width=128, eval_every=50, eval_size=2048, max_steps=3000)
+# [config] of a tiny experiment: problem fields (n, k, eval_size) and sgd-online settings.
+TINY = dict(n=10, k=2, width=128, eval_every=50, eval_size=2048, max_steps=3000)
+
+
+def run(learner: str, seed: int, **overrides) -> dict:
+    """Metrics, traces and info of one run on the online task with TINY + ``overrides`` (the
+    fit time, the only entry that varies between identical runs, left out)."""
+    config = {**TINY, **overrides}
+    spec = spec_from_dict({"task": "online", "learners": [learner], "seed": seed, "config": config})
+    (one,) = spec.runs()
+    out = execute(one)
+    assert out["status"] == "ok", out["error"]
+    out["info"].pop("fit_s")
+    return {key: out[key] for key in ("metrics", "traces", "info")}
 
 
 def _samples(rng, m, n, support):
@@ -88,7 +102,7 @@ def test_noisy_oracle_recovers_or_abstains_never_guesses():
 
 
 def test_oracle_learner_uses_about_n_samples():
-    out = task.run(dataclasses.replace(TINY, n=40, k=5), learner="gf2-oracle", seed=1)
+    out = run("gf2-oracle", 1, n=40, k=5)
     assert out["metrics"]["success"] and out["info"]["exact"]
     assert 40 <= out["metrics"]["t_c"] <= 60
     assert out["metrics"]["test_acc"] == 1.0 and out["metrics"]["test_hinge"] == 0.0
@@ -143,7 +157,7 @@ def test_uniform_signs_and_init_families():
 
 
 def test_tiny_online_run_succeeds_for_most_seeds():
-    outs = [task.run(TINY, learner="sgd-online", seed=s) for s in range(5)]
+    outs = [run("sgd-online", s) for s in range(5)]
     t_c = [o["metrics"]["t_c"] for o in outs]
     assert sum(t is not None for t in t_c) >= 4, t_c
     for out in outs:
@@ -161,30 +175,35 @@ def test_tiny_online_run_succeeds_for_most_seeds():
 
 def test_trained_params_are_plain_mlp_params():
     key = jax.random.PRNGKey(3)
+    problem = Problem(Uniform(10), parity_target([2, 5]))
+    test = problem.sample(jax.random.PRNGKey(5), 2048)
     params = init_params("uniform", key=key, n=10, width=128)
-    w0 = np.asarray(params["W"]).copy()
-    res = train_online(params, [2, 5], TINY.spec(), key=key)
-    assert res.success and res.params["W"].shape == (128, 10)
+    w0, x0 = np.asarray(params["W"]).copy(), np.asarray(test.x).copy()
+    learner = OnlineSGD(width=128, eval_every=50, max_steps=3000)
+    fit = learner.fit(TrainingData(problem, None, test, {"init": key}), key=key)
+    trained = fit.state["params"]
+    assert fit.metrics["success"] and trained["W"].shape == (128, 10)
     np.testing.assert_array_equal(np.asarray(params["W"]), w0)  # caller's arrays untouched
+    np.testing.assert_array_equal(np.asarray(test.x), x0)
+    assert not np.array_equal(np.asarray(trained["W"]), w0)  # training moved W away from w0
     x = uniform_signs(jax.random.PRNGKey(4), 4096, 10)
-    assert np.array_equal(np.sign(np.asarray(apply(res.params, x))), np.asarray(x[:, 2] * x[:, 5]))
+    assert np.array_equal(np.sign(np.asarray(apply(trained, x))), np.asarray(x[:, 2] * x[:, 5]))
+    np.testing.assert_array_equal(np.asarray(fit.predict(x)), np.asarray(apply(trained, x)))
 
 
 def test_same_config_and_seed_give_identical_numbers():
-    a = task.run(TINY, learner="sgd-online", seed=7)
-    b = task.run(TINY, learner="sgd-online", seed=7)
+    a = run("sgd-online", 7)
+    b = run("sgd-online", 7)
     assert a == b
-    c = task.run(TINY, learner="sgd-online", seed=8)
+    c = run("sgd-online", 8)
     assert c["traces"]["test_loss"] != a["traces"]["test_loss"]
 
 
 def test_run_hitting_the_cap_is_censored_and_after_success_continues():
-    out = task.run(
-        dataclasses.replace(TINY, max_steps=200, n=20, k=3), learner="sgd-online", seed=0
-    )
+    out = run("sgd-online", 0, max_steps=200, n=20, k=3)
     m = out["metrics"]
     assert m["t_c"] is None and m["success"] is False and m["steps"] == 200
-    out = task.run(dataclasses.replace(TINY, after_success=100), learner="sgd-online", seed=1)
+    out = run("sgd-online", 1, after_success=100)
     m = out["metrics"]
     assert m["success"] and m["steps"] == m["t_c"] + 100
 
@@ -192,16 +211,20 @@ def test_run_hitting_the_cap_is_censored_and_after_success_continues():
 @pytest.mark.parametrize(("optimizer", "loss"), [("adam", "square"), ("sign-sgd", "logistic")])
 def test_other_optimizers_and_losses_learn(optimizer, loss):
     lr = 0.01 if optimizer == "adam" else 0.001
-    cfg = dataclasses.replace(TINY, optimizer=optimizer, loss=loss, lr=lr)
-    out = task.run(cfg, learner="sgd-online", seed=0)
+    out = run("sgd-online", 0, optimizer=optimizer, loss=loss, lr=lr)
     assert out["metrics"]["success"], out["metrics"]
 
 
 def test_finite_sample_mode_with_noise_and_epochs():
-    cfg = dataclasses.replace(
-        TINY, train_samples=100, batch_size=32, epochs=40, label_noise=0.1, weight_decay=0.01
+    out = run(
+        "sgd-online",
+        0,
+        train_samples=100,
+        batch_size=32,
+        epochs=40,
+        label_noise=0.1,
+        weight_decay=0.01,
     )
-    out = task.run(cfg, learner="sgd-online", seed=0)
     assert out["info"]["steps_per_epoch"] == 3 and out["info"]["step_cap"] == 120
     assert out["metrics"]["steps"] <= 120
     assert len(out["traces"]["train_acc"]) == len(out["traces"]["step"])
@@ -210,13 +233,13 @@ def test_finite_sample_mode_with_noise_and_epochs():
 
 def test_config_checks():
     with pytest.raises(BadInput, match="k=11"):
-        task.run(dataclasses.replace(TINY, k=11), learner="sgd-online", seed=0)
+        run("sgd-online", 0, k=11)
     with pytest.raises(BadInput, match="label_noise"):
-        dataclasses.replace(TINY, label_noise=0.5).check()
+        task.CONFIG(n=10, k=2, label_noise=0.5).check()
     with pytest.raises(BadInput, match="epochs"):
-        dataclasses.replace(TINY, epochs=3).check()
+        spec_from_dict({"task": "online", "config": {**TINY, "epochs": 3}})
     with pytest.raises(BadInput, match="did you mean"):
-        task.run(TINY, learner="sgd-onlin", seed=0)
+        run("sgd-onlin", 0)
 
 
 def test_builtin_experiment_files_build_valid_configs():
@@ -226,9 +249,9 @@ def test_builtin_experiment_files_build_valid_configs():
         assert data["experiment"] == name and data["task"] == "online"
         assert set(data["learners"]) <= set(task.LEARNERS)
         axes = data.get("sweep", {})
-        for values in itertools.product(*axes.values()):
-            raw = {**data["config"], **dict(zip(axes, values, strict=True))}
-            build_config(task.CONFIG, raw)
+        runs = load_spec(folder / f"{name}.toml").runs()  # every grid point validated
+        points = {tuple(dict(r.point)[a] for a in axes) for r in runs}
+        assert points == set(itertools.product(*axes.values()))
 
 
 # ---------------------------------------------------------------- scaling analysis

@@ -1,4 +1,4 @@
-"""The D&M sampler against its exact moments (science.md 1.1)."""
+"""The D&M sampler against its exact moments."""
 
 import jax
 import jax.numpy as jnp

@@ -1,43 +1,55 @@
-"""The Daniely-Malach separation at a size where the lower bound bites (science.md 1.3):
+"""The Daniely-Malach separation at a size where the lower bound bites:
 n = 30, k = 5, C(n, k) = 142,506, far above every feature count and the 6,000 samples."""
 
 import math
 
 import pytest
 
-from paritylab.lab.config import build_config
-from paritylab.lab.tasks import dm
+from paritylab.lab.config import spec_from_dict
+from paritylab.lab.worker import execute
 
 N_TEST = 8000
 # About 4,000 test points per part: a part accuracy has std <= 0.5/sqrt(4000) = 0.008, so 3
 # sigma is 0.024; hinge means are bounded similarly for these bounded predictors.
 TOL = 0.03
+LEARNERS = ("two-phase", "random-features", "ntk-linearised", "linear-raw", "ntk-kernel")
+LINEAR_STEPS = {"steps": 1500}
 
 
 @pytest.fixture(scope="module")
-def config():
-    return build_config(
-        dm.DMConfig,
+def runs():
+    spec = spec_from_dict(
         {
-            "n": 30,
-            "k": 5,
-            "width": 256,
-            "n_train": 6000,
-            "n_test": N_TEST,
-            "cert_samples": 32768,
-            "joint_sgd": {"steps": 3000},
-            "linear": {"steps": 1500},
-        },
+            "task": "dm",
+            "learners": list(LEARNERS),
+            "config": {
+                "n": 30,
+                "k": 5,
+                "width": 256,
+                "n_train": 6000,
+                "n_test": N_TEST,
+                "cert_samples": 32768,
+                "joint_sgd": {"steps": 3000},
+                "random_features": LINEAR_STEPS,
+                "ntk_linearised": LINEAR_STEPS,
+                "linear_raw": LINEAR_STEPS,
+            },
+        }
     )
+    return {run.learner: run for run in spec.runs() if run.seed == 0}
 
 
 @pytest.fixture(scope="module")
-def results(config):
-    assert math.comb(config.n, config.k) > 10 * max(6000, config.width * (config.n + 2))
-    return {
-        name: dm.run(config, learner=name, seed=0)["metrics"]
-        for name in ("two-phase", "random-features", "ntk-linearised", "linear-raw", "ntk-kernel")
-    }
+def results(runs):
+    config = runs["two-phase"].problem
+    width = runs["ntk-linearised"].settings.width
+    assert math.comb(config.n, config.k) > 10 * max(6000, width * (config.n + 2))
+    out = {}
+    for name in LEARNERS:
+        res = execute(runs[name])
+        assert res["status"] == "ok", res.get("error")
+        out[name] = res["metrics"]
+    return out
 
 
 def test_two_phase_learns_both_parts(results):

@@ -19,8 +19,6 @@ TINY_CONFIG = {k: v for k, v in (item.split("=") for item in TINY_DM) if "." not
 
 def tiny_spec(**extra):
     config = {k: int(v) for k, v in TINY_CONFIG.items()}
-    config["linear"] = {"steps": 40}
-    config["two_phase"] = {"steps": 40}
     data = {
         "experiment": "t",
         "task": "dm",
@@ -33,14 +31,14 @@ def tiny_spec(**extra):
 
 
 def test_grid_expansion_and_run_ids():
-    spec = tiny_spec(sweep={"k": [3, 5], "two_phase": {"lr": [0.01, 0.1]}})
+    spec = tiny_spec(sweep={"k": [3, 5], "linear_raw": {"lr": [0.01, 0.1]}})
     runs = spec.runs()
     assert len(runs) == 2 * 2 * 2
     assert len({r.run_id for r in runs}) == len(runs)
-    again = tiny_spec(sweep={"k": [3, 5], "two_phase": {"lr": [0.01, 0.1]}}).runs()
+    again = tiny_spec(sweep={"k": [3, 5], "linear_raw": {"lr": [0.01, 0.1]}}).runs()
     assert [r.run_id for r in runs] == [r.run_id for r in again]
     assert {dict(r.point)["k"] for r in runs} == {3, 5}
-    assert {r.config.two_phase.lr for r in runs} == {0.01, 0.1}
+    assert {r.settings.lr for r in runs} == {0.01, 0.1}
 
 
 def test_same_config_and_seed_give_same_numbers_inline_and_local(tmp_path):
@@ -53,16 +51,16 @@ def test_same_config_and_seed_give_same_numbers_inline_and_local(tmp_path):
 
 
 def test_failed_run_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
-    from paritylab.lab.tasks import dm
+    from paritylab.learners import LinearRaw
 
-    real = dm._LEARNER_FNS["linear-raw"]
+    real = LinearRaw.fit
 
-    def boom(config, data, key):
-        if config.k == 5:
+    def boom(self, data, *, key):
+        if data.problem.target.degree == 5:
             raise RuntimeError("boom")
-        return real(config, data, key)
+        return real(self, data, key=key)
 
-    monkeypatch.setitem(dm._LEARNER_FNS, "linear-raw", boom)
+    monkeypatch.setattr(LinearRaw, "fit", boom)
     summary = run_experiment(
         tiny_spec(sweep={"k": [3, 5]}), tmp_path, executor="inline", quiet=True
     )
@@ -73,6 +71,9 @@ def test_failed_run_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
 
 
 SEEDS = 60  # enough runs (each ~0.1-0.3 s once compiled) that the kill lands mid-sweep
+# linear-raw steps per run: 3,000 full-batch steps on n = 11 take ~10 ms, too few for the kill
+# to land mid-sweep; 50,000 take ~0.15 s (measured, one pinned thread)
+KILL_STEPS = 50_000
 
 
 def _records(out):
@@ -85,7 +86,7 @@ def _write_sweep(path, seeds):
         'experiment = "kill"\ntask = "dm"\nlearners = ["linear-raw"]\n'
         f"seeds = {seeds}\n[config]\n"
         + "".join(f"{k} = {v}\n" for k, v in TINY_CONFIG.items())
-        + "[config.linear]\nsteps = 3000\n"
+        + f"[config.linear_raw]\nsteps = {KILL_STEPS}\n"
     )
 
 

@@ -7,7 +7,9 @@ import jax
 import numpy as np
 import pytest
 
+from paritylab.data import parity_target
 from paritylab.models import LinearisedFeatures, RandomReLUFeatures, RawFeatures, mlp
+from paritylab.models import init as inits
 from paritylab.theory import (
     certificate_bound,
     estimate_correlation,
@@ -23,7 +25,7 @@ def _cube(n):
 
 
 @pytest.mark.parametrize(("k", "expected"), [(3, 0.75), (5, 0.6875), (7, 0.65625), (9, 0.63671875)])
-def test_reference_matches_science_md_and_brute_force(k, expected):
+def test_reference_matches_known_values_and_brute_force(k, expected):
     assert linear_threshold_reference(k)["uniform"] == pytest.approx(expected)
     x = _cube(k)
     w = np.array([1.0] * ((k + 1) // 2) + [-1.0] * ((k - 1) // 2))
@@ -50,10 +52,10 @@ def _exact_corr_sq(fm, support, n):
 @pytest.mark.parametrize("kind", ["random", "linearised"])
 def test_correlation_estimate_is_unbiased_against_exact(kind):
     n, support = 10, np.array([1, 4, 7])
-    p = mlp.paired_init(jax.random.key(1), n, 64, scale=1.0, output_abs=64**-0.5)
+    p = inits.paired_init(jax.random.key(1), n, 64, scale=1.0, output_abs=64**-0.5)
     fm = RandomReLUFeatures(p["W"], p["b"]) if kind == "random" else LinearisedFeatures(p)
     exact = _exact_corr_sq(fm, support, n)
-    est = estimate_correlation(fm, support, key=jax.random.key(2), num_samples=2**16)
+    est = estimate_correlation(fm, parity_target(support), key=jax.random.key(2), num_samples=2**16)
     # the batch standard error is an honest scale: 5 of them, plus float32 round-off
     assert abs(est.sq_norm - exact) < 5 * est.sq_norm_se + 1e-4 * exact + 1e-7
     assert est.norm_upper >= est.norm
@@ -61,7 +63,7 @@ def test_correlation_estimate_is_unbiased_against_exact(kind):
 
 def test_energy_matches_exact_and_raw_correlation_is_zero():
     n = 10
-    p = mlp.gaussian_init(jax.random.key(0), n, 32)
+    p = inits.gaussian_init(jax.random.key(0), n, 32)
     fm = RandomReLUFeatures(p["W"], p["b"])
     exact = float(np.mean(np.asarray(fm.sq_norm(_cube(n)))))
     # E||Psi||^2 over 2^14 samples: relative std of a mean of a bounded positive variable
@@ -73,7 +75,7 @@ def test_energy_matches_exact_and_raw_correlation_is_zero():
 
 def test_linearised_sq_norm_is_jacobian_norm():
     n = 6
-    p = mlp.paired_init(jax.random.key(0), n, 8, scale=1.0, output_abs=0.3)
+    p = inits.paired_init(jax.random.key(0), n, 8, scale=1.0, output_abs=0.3)
     fm = LinearisedFeatures(p)
     x = _cube(n)[:5]
     for row in x:
