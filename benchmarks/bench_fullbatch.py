@@ -1,14 +1,16 @@
-"""Full-batch training on one core: paritylab ``train_joint`` vs a PyTorch full-batch loop.
+"""Full-batch training on one core: paritylab ``JointSGD`` vs a PyTorch full-batch loop.
 
 Data: 20,000 samples of the Daniely-Malach distribution D_A with n = 128, k = 5 (the data do
 not change the cost). Net: two-layer ReLU, width 512, all of W, b, u trained by gradient
 descent (SGD lr 0.1, no momentum) on the mean hinge loss of all 20,000 samples every step.
 
-* paritylab: ``train_joint(x, y, width=512, batch_size=20000, steps=S, trace_every=S)``, timed
-  per call after one warm-up call with the same arguments (compilation excluded; the timed call
-  includes the initialisation). NB: ``train_joint`` draws each batch *with replacement*
-  (``randint`` indices + gather), so batch_size = m is a bootstrap resample of the data, not
-  the exact full gradient; the cost is the same matmuls plus one 20,000 x 128 gather a step.
+* paritylab: the ``JointSGD`` learner (``joint-sgd``), ``JointSGD(width=512, lr=0.1,
+  batch_size=20000, steps=S).fit(TrainingData(problem, train=sample), key=...)`` with S <= 100,
+  so the S steps are one trace chunk; timed per call after one warm-up call with the same
+  arguments (compilation excluded; the timed call includes the initialisation). NB:
+  ``JointSGD`` draws each batch *with replacement* (``randint`` indices + gather), so
+  batch_size = m is a bootstrap resample of the data, not the exact full gradient; the cost is
+  the same matmuls plus one 20,000 x 128 gather a step.
 * PyTorch: ``nn.Module`` + ``torch.optim.SGD`` on the whole tensor every step (exact full
   batch), ``torch.set_num_threads(1)``.
 * Also shown (not a ratio): a plain JAX ``lax.scan`` of exact full-batch steps, to separate
@@ -39,35 +41,30 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import torch  # noqa: E402
 
-from paritylab.data import dm_sample  # noqa: E402
-from paritylab.learners.joint import train_joint  # noqa: E402
+from paritylab.data import dm_problem  # noqa: E402
+from paritylab.learners import JointSGD, TrainingData  # noqa: E402
 from torch_ref import TorchNet  # noqa: E402
 
 N, K, WIDTH, M, LR = 128, 5, 512, 20_000, 0.1
 SUPPORT = [5, 30, 64, 90, 120]
 
 
+PROBLEM = dm_problem(N, SUPPORT)
+
+
 def data():
-    s = dm_sample(jax.random.key(0), M, N, SUPPORT)
-    return jax.block_until_ready(s.x), jax.block_until_ready(s.y)
+    return jax.block_until_ready(PROBLEM.sample(jax.random.key(0), M))
 
 
-def make_ours(x, y, steps: int):
+def make_ours(sample, steps: int):
+    learner = JointSGD(width=WIDTH, optimizer="sgd", lr=LR, loss="hinge", steps=steps, batch_size=M)
+    data = TrainingData(PROBLEM, train=sample)
+
     def run(seed: int) -> None:
-        res = train_joint(
-            x,
-            y,
-            key=jax.random.key(seed),
-            width=WIDTH,
-            optimizer="sgd",
-            lr=LR,
-            loss="hinge",
-            steps=steps,
-            batch_size=M,
-            trace_every=steps,
-        )
-        jax.block_until_ready(res.params)
-        assert np.all(np.isfinite(res.trace_loss))
+        fit = learner.fit(data, key=jax.random.key(seed))
+        jax.block_until_ready(fit.state["params"])
+        assert len(fit.traces["step"]) == 1 and fit.traces["step"][0] == steps
+        assert np.all(np.isfinite(fit.traces["train_loss"]))
 
     return run
 
@@ -124,9 +121,10 @@ def make_jax_scan(x, y, steps: int):
 
 def run(quick: bool) -> list[dict]:
     repeats, steps = (3, 4) if quick else (5, 20)
-    x, y = data()
+    sample = data()
+    x, y = sample.x, sample.y
     runners = {
-        "paritylab": make_ours(x, y, steps),
+        "paritylab": make_ours(sample, steps),
         "pytorch": make_torch(x, y, steps),
         "jax-scan-exact": make_jax_scan(x, y, steps),
     }

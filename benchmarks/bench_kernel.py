@@ -3,8 +3,10 @@
 Data: m points uniform on {-1,+1}^50 (float32), labels the degree-3 parity chi_{3,17,41}
 (float64), kernel ``TwoLayerReLUKernel()`` (two-layer ReLU NTK with bias), ridge 1.0.
 
-* paritylab: ``fit_kernel_ridge(kernel, X, y, ridge=1.0)``: builds K (gather table) and solves
-  by an in-place Cholesky.
+* paritylab: the ``NTKKernel`` learner (``ntk-kernel``), ``NTKKernel(ridge=1.0).fit(
+  TrainingData(problem, train=Sample(X, y, part)), key=...)``: builds K (gather table), solves
+  by an in-place Cholesky (``fit_kernel_ridge``) and adds the learner's closed-form energy and
+  parity correlation (a Krawtchouk sum over 51 terms, negligible).
 * scikit-learn: ``K = kernel.kernel_matrix(X)`` (paritylab's kernel, same K) then
   ``KernelRidge(alpha=1.0, kernel="precomputed").fit(K, y)``. The sklearn time includes the
   kernel build, so both sides are end to end from (X, y) to dual coefficients; prediction is
@@ -15,7 +17,8 @@ subprocess (same imports, same X built first) reporting its peak RSS,
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss``; the ratio is on the whole-process peak and the
 increase over the high-water mark just before the fit is shown beside it.
 
-Large-sample tier (a subprocess, for its peak RSS): ``fit_nystroem_ridge`` on 10^5 samples of
+Large-sample tier (a subprocess, for its peak RSS): ``fit_nystroem_ridge`` (no learner class
+wraps it; it is the public function) on 10^5 samples of
 the Daniely-Malach distribution D_A (n = 50, k = 5) with C centres; fit time (includes the
 training predictions the model stores), peak RSS, test accuracy overall / easy / uniform part on
 10^4 fresh samples. Everything runs pinned to one CPU with one BLAS thread.
@@ -40,14 +43,18 @@ import resource  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
+import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.kernel_ridge import KernelRidge  # noqa: E402
 
-from paritylab.learners.kernel_ridge import fit_kernel_ridge, fit_nystroem_ridge  # noqa: E402
+from paritylab.data import Problem, Sample, Uniform, parity_target  # noqa: E402
+from paritylab.learners import NTKKernel, TrainingData, fit_nystroem_ridge  # noqa: E402
 from paritylab.models.kernels import TwoLayerReLUKernel  # noqa: E402
 
 N, SUPPORT, RIDGE = 50, [3, 17, 41], 1.0
-KERNEL = TwoLayerReLUKernel()
+KERNEL = TwoLayerReLUKernel()  # the kernel of NTKKernel's defaults (ntk, sigma_w = sigma_b = 1)
+LEARNER = NTKKernel(ridge=RIDGE)
+PROBLEM = Problem(Uniform(N), parity_target(SUPPORT))
 
 
 def cube_data(m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +64,9 @@ def cube_data(m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_ours(x, y) -> np.ndarray:
-    return fit_kernel_ridge(KERNEL, x, y, ridge=RIDGE).coef
+    train = Sample(x, y, np.zeros(x.shape[0], np.int32))
+    fit = LEARNER.fit(TrainingData(PROBLEM, train=train), key=jax.random.key(0))
+    return fit.state["model"].coef
 
 
 def fit_sklearn(x, y) -> np.ndarray:
@@ -81,8 +90,6 @@ def _maxrss_mb() -> float:
 def child(side: str, m: int, centres: int) -> dict:
     """One side in this (fresh) process: wall time and peak RSS."""
     if side == "nystroem":
-        import jax
-
         from paritylab.data import dm_sample
 
         support = [3, 17, 25, 41, 48]

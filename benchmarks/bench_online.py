@@ -4,9 +4,12 @@ Setting (Barak et al. 2022): x uniform on {-1,+1}^50, y = chi_A(x) with |A| = 3,
 ReLU net of width 1000 with all of W, b, u trained by SGD (lr 0.1) on the hinge loss, a fresh
 batch of 32 samples every step, drawn by the loop itself.
 
-* paritylab: ``train_online`` (whole loop compiled, data drawn inside it), eval_every =
-  max_steps so the timed call is one training chunk plus the initial and final evaluation on
-  1,024 held-out points (< 1% of the time). Compilation is excluded (one warm-up call).
+* paritylab: the ``OnlineSGD`` learner (``sgd-online``: whole loop compiled, data drawn inside
+  it), ``fit`` on ``Problem(Uniform(50), parity_target(A))`` with a held-out set of 1,024
+  points and the lab's progress probe, eval_every = max_steps so the timed call is one
+  training chunk plus the initial and final evaluation (< 1% of the time). Gaussian
+  initialisation from one fixed key, as the references. Compilation is excluded (one warm-up
+  call).
 * PyTorch: an ``nn.Module`` two-layer net, ``torch.optim.SGD``, data by ``torch.randint`` each
   step, ``zero_grad / backward / step`` in a Python loop.
 * JAX stepwise: a jitted step (data drawn inside it with ``jax.random.rademacher``, optax SGD,
@@ -31,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib
 
-# --unpinned-child: the library as a sweep worker runs it (thread variables, no affinity)
+# --unpinned-child: the library with the thread variables but no CPU affinity (how sweep
+# workers ran before they were pinned)
 UNPINNED = "--unpinned-child" in sys.argv
 if UNPINNED:
     import os
@@ -54,8 +58,9 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 import torch  # noqa: E402
 
-from paritylab.learners.online import OnlineSpec, train_online  # noqa: E402
-from paritylab.models.init_families import init_params  # noqa: E402
+from paritylab.data import Problem, Uniform, parity_target  # noqa: E402
+from paritylab.learners import OnlineSGD, TrainingData  # noqa: E402
+from paritylab.metrics import progress_probe  # noqa: E402
 from torch_ref import TorchNet  # noqa: E402
 
 N, K, WIDTH, BATCH, LR = 50, 3, 1000, 32, 0.1
@@ -85,23 +90,40 @@ def sgemm_peak(size: int = 2048, seconds: float = 1.0) -> dict:
 # ------------------------------------------------------------------------------ paritylab
 
 
+EVAL_SIZE = 1024
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _held_out(problem: Problem, m: int, key: jax.Array):
+    return problem.sample(key, m)
+
+
 def make_ours(steps: int):
     """``run(seed, steps)``; compiled for one chunk length, so ``steps`` must not change."""
-    spec = OnlineSpec(
+    learner = OnlineSGD(
+        width=WIDTH,
+        init="gaussian",
         batch_size=BATCH,
         lr=LR,
         loss="hinge",
         optimizer="sgd",
         max_steps=steps,
         eval_every=steps,
-        eval_size=1024,
     )
-    params = init_params("gaussian", key=jax.random.key(0), n=N, width=WIDTH)
+    problem = Problem(Uniform(N), parity_target(SUPPORT))
+    k_init = jax.random.key(0)
 
     def run(seed: int, n_steps: int) -> None:
         assert n_steps == steps
-        res = train_online(params, SUPPORT, spec, key=jax.random.key(seed))
-        assert res.steps == steps and not res.diverged
+        k_test, k_batches, k_fit = jax.random.split(jax.random.key(seed), 3)
+        data = TrainingData(
+            problem,
+            test=_held_out(problem, EVAL_SIZE, k_test),
+            keys={"init": k_init, "batches": k_batches},
+            probe=progress_probe,
+        )
+        fit = learner.fit(data, key=k_fit)
+        assert fit.metrics["steps"] == steps and not fit.metrics["diverged"]
 
     return run
 
@@ -176,7 +198,8 @@ def _cpu_s() -> float:
 
 def unpinned_child(steps: int = 20_000, repeats: int = 3) -> dict:
     """paritylab's steps/s and CPU-seconds per wall-second with the thread variables set but
-    no CPU affinity (how ``paritylab.lab.worker`` runs it today)."""
+    no CPU affinity (how sweep workers ran before ``paritylab.lab.threads.pin_process``
+    pinned each to a CPU)."""
     fn = make_ours(steps)
     fn(0, steps)
     rates, cores = [], []

@@ -30,7 +30,7 @@ QUICK_CONFIG = {
     "n_test": 3000,
     "cert_samples": 8192,
     "two_phase": {"steps": 300},
-    "linear": {"steps": 300},
+    "random_features": {"steps": 300},
 }
 
 

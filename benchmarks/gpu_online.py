@@ -2,8 +2,10 @@
 
 (n, k) = (50, 3), width 1000, batch 32, SGD lr 0.1, hinge (Barak et al. 2022's setting).
 Times a fixed number of steps (compile excluded: a warm-up call first) for (a) one seed with
-``train_online`` and (b) S seeds with ``train_online_seeds``; then runs the S seeds to success
-and reports the median t_c. Works on any JAX backend; prints which device it used.
+the ``OnlineSGD`` learner (``fit``) and (b) S seeds with ``train_online_seeds`` (the same
+learner's settings, S initialisations, held-out sets and batch streams vmapped in one
+program); then runs the S seeds to success and reports the median t_c. Works on any JAX
+backend; prints which device it used.
 
     python benchmarks/gpu_online.py [--seeds 64] [--steps 2000] [--json OUT]
 """
@@ -18,19 +20,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from paritylab.learners.online import OnlineSpec, train_online
-from paritylab.learners.online_seeds import train_online_seeds
-from paritylab.models.init_families import init_params
+from paritylab.data import Problem, Uniform, parity_target
+from paritylab.learners import OnlineSGD, TrainingData, train_online_seeds
+from paritylab.models.init import init_params
 
 N, K, WIDTH, BATCH = 50, 3, 1000, 32
 
 
 def _params(keys):
+    """The S initial networks, stacked on a leading seed axis: the ``uniform`` family (PyTorch's
+    default, ``OnlineSGD``'s default init) from one key each."""
     ps = [
         init_params("uniform", key=k, n=N, width=WIDTH, scale=1.0, bias_range=1.0, sparsity=2)
         for k in keys
     ]
-    return ps, jax.tree.map(lambda *a: jnp.stack(a), *ps)
+    return jax.tree.map(lambda *a: jnp.stack(a), *ps)
+
+
+def _tests(problem, keys, m: int):
+    """One held-out set of m points per seed, stacked: a ``Sample`` with a leading seed axis."""
+    return jax.jit(jax.vmap(lambda k: problem.sample(k, m)))(keys)
 
 
 def flops_per_step(batch: int) -> float:
@@ -44,23 +53,34 @@ def main() -> None:
     ap.add_argument("--json")
     args = ap.parse_args()
     device = jax.devices()[0]
-    support = np.array([3, 17, 41])
+    problem = Problem(Uniform(N), parity_target(np.array([3, 17, 41])))
     keys = jax.random.split(jax.random.key(0), args.seeds)
-    singles, batch = _params(jax.random.split(jax.random.key(1), args.seeds))
+    init_keys = jax.random.split(jax.random.key(1), args.seeds)
+    test_keys = jax.random.split(jax.random.key(2), args.seeds)
+    batch = _params(init_keys)
     # success_threshold above any accuracy is not allowed, so time a window that ends before
     # the first success (t_c ~ 2,000 at this setting needs steps <= ~1,500 to be safe).
-    timed = OnlineSpec(max_steps=args.steps, eval_every=args.steps, eval_size=1024)
-    train_online(singles[0], support, timed, key=keys[0])  # compile
+    timed = OnlineSGD(
+        width=WIDTH, batch_size=BATCH, lr=0.1, max_steps=args.steps, eval_every=args.steps
+    )
+    tests = _tests(problem, test_keys, 1024)
+    one_seed = TrainingData(
+        problem,
+        test=jax.tree.map(lambda a: a[0], tests),
+        keys={"init": init_keys[0], "batches": keys[0]},
+    )
+    timed.fit(one_seed, key=keys[0])  # compile
     t0 = time.perf_counter()
-    train_online(singles[0], support, timed, key=keys[0])
+    timed.fit(one_seed, key=keys[0])
     one = time.perf_counter() - t0
-    train_online_seeds(batch, support, timed, keys=keys)  # compile
+    train_online_seeds(timed, batch, problem, tests, keys=keys)  # compile
     t0 = time.perf_counter()
-    train_online_seeds(batch, support, timed, keys=keys)
+    train_online_seeds(timed, batch, problem, tests, keys=keys)
     many = time.perf_counter() - t0
-    full = OnlineSpec(max_steps=20_000, eval_every=100, eval_size=8192)
+    full = OnlineSGD(width=WIDTH, batch_size=BATCH, lr=0.1, max_steps=20_000, eval_every=100)
+    tests_full = _tests(problem, test_keys, 8192)
     t0 = time.perf_counter()
-    res = train_online_seeds(batch, support, full, keys=keys)
+    res = train_online_seeds(full, batch, problem, tests_full, keys=keys)
     to_success = time.perf_counter() - t0
     t_c = [t for t in res.t_c if t is not None]
     out = {

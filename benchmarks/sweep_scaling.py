@@ -37,7 +37,7 @@ SWEEP = {
         "n_test": 8000,
         "cert_samples": 32768,
         "two_phase": {"steps": 2000},
-        "linear": {"steps": 2000},
+        "random_features": {"steps": 2000},
     },
 }
 
