@@ -32,6 +32,7 @@ TINY = {
     "ntk-linearised": ({"width": 32, "steps": 300}, 0.99),
     "linear-raw": ({"steps": 300}, 0.99),
     "ntk-kernel": ({"max_samples": 400}, 0.99),
+    "network-kernel": ({"width": 64, "max_samples": 400}, 0.99),
     "sgd-online": ({"width": 32, "max_steps": 2000, "eval_every": 100, "lr": 0.1}, 0.99),
     "gf2-oracle": ({}, 0.99),
     "relu-net": ({"width": 64, "epochs": 2, "tuples_per_epoch": 4096}, 0.9),

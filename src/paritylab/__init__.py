@@ -8,9 +8,9 @@ data        Problem, Sample, Uniform, BiasedProduct, DanielyMalach, Mixture, Sch
             parity_target, staircase_target, monomials_target, majority_target, make_target,
             register_target
 models      mlp, init_params, RandomReLUFeatures, LinearisedFeatures, RawFeatures,
-            TwoLayerReLUKernel, estimate_correlation
+            TwoLayerReLUKernel, ExpectedNetworkNTK, estimate_correlation
 learners    Learner, Fit, TrainingData, TwoPhase, JointSGD, RandomFeatures, NTKLinearised,
-            LinearRaw, NTKKernel, OnlineSGD, GF2Oracle, get_learner, learner_key,
+            LinearRaw, NTKKernel, NetworkKernel, OnlineSGD, GF2Oracle, get_learner, learner_key,
             register_learner, train_online_seeds, recover_parity, fit_kernel_ridge,
             fit_nystroem_ridge
 metrics     classification_metrics
@@ -56,6 +56,7 @@ _EXPORTS = {
     "LinearisedFeatures": "paritylab.models",
     "RawFeatures": "paritylab.models",
     "TwoLayerReLUKernel": "paritylab.models",
+    "ExpectedNetworkNTK": "paritylab.models",
     "estimate_correlation": "paritylab.models",
     "Learner": "paritylab.learners",
     "Fit": "paritylab.learners",
@@ -66,6 +67,7 @@ _EXPORTS = {
     "NTKLinearised": "paritylab.learners",
     "LinearRaw": "paritylab.learners",
     "NTKKernel": "paritylab.learners",
+    "NetworkKernel": "paritylab.learners",
     "OnlineSGD": "paritylab.learners",
     "GF2Oracle": "paritylab.learners",
     "get_learner": "paritylab.learners",

@@ -23,7 +23,12 @@ from paritylab.learners.digit_nets import (
 from paritylab.learners.fixed_features import LinearRaw, NTKLinearised, RandomFeatures, train_linear
 from paritylab.learners.gf2 import GF2Oracle, recover_parity, recover_parity_noisy
 from paritylab.learners.joint import JointSGD
-from paritylab.learners.kernel_ridge import NTKKernel, fit_kernel_ridge, fit_nystroem_ridge
+from paritylab.learners.kernel_ridge import (
+    NetworkKernel,
+    NTKKernel,
+    fit_kernel_ridge,
+    fit_nystroem_ridge,
+)
 from paritylab.learners.online import OnlineSGD
 from paritylab.learners.online_seeds import train_online_seeds
 from paritylab.learners.optimizers import OPTIMIZERS, make_optimizer
@@ -37,6 +42,7 @@ BUILTIN_LEARNERS = (
     NTKLinearised,
     LinearRaw,
     NTKKernel,
+    NetworkKernel,
     OnlineSGD,
     GF2Oracle,
     ReluNet,
@@ -61,6 +67,7 @@ __all__ = [
     "LinearRaw",
     "NTKKernel",
     "NTKLinearised",
+    "NetworkKernel",
     "OnlineSGD",
     "RandomFeatures",
     "ReluFeatures",

@@ -43,6 +43,8 @@ class TrainingData:
         train: a finite training sample, when the task has one.
         test: a held-out sample, for learners that monitor progress while training (the
             online loop's time to success).
+        validation: a sample for selecting settings (``paritylab.learners.tuning``), drawn
+            from the same distribution as ``train`` and independent of ``test``.
         keys: randomness shared by design between the learners of one seed, by name (e.g.
             ``"init"``: every network of the seed starts from the same weights; ``"batches"``:
             every learner sees the same stream). A learner uses its own key for what is absent.
@@ -55,6 +57,7 @@ class TrainingData:
     test: Any = None
     keys: dict = field(default_factory=dict)
     probe: Callable | None = None
+    validation: Any = None
 
     def key(self, name: str, fallback: jax.Array) -> jax.Array:
         """The shared key ``name``, or ``fallback`` when the task provides none."""
@@ -89,6 +92,7 @@ class Learner:
     version: ClassVar[int] = 1
     reads: ClassVar[str] = "sample"
     cost: ClassVar[float] = 1.0
+    TUNING_GRID: ClassVar[dict] = {}  # settings -> candidates (paritylab.learners.tuning)
 
     def check(self) -> None:
         """Raise BadInput for settings that cannot work together (none by default)."""

@@ -22,8 +22,10 @@ upper value used by the certificate).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -166,6 +168,12 @@ def _apply_linear(feature_map, v, x):
 class LinearHead(Learner):
     """Settings shared by the fixed-feature learners: how the output weights are trained."""
 
+    TUNING_GRID: ClassVar[dict] = {
+        "lr": (0.003, 0.01, 0.03),
+        "l2": (1e-4, 1e-3, 1e-2),
+        "steps": (1000, 3000),
+    }
+
     optimizer: str = option("adam", "optimizer of the output weights", choices=OPTIMIZERS)
     steps: int = option(1000, "optimizer steps", min=1)
     lr: float = option(0.01, "learning rate", min=0, min_open=True)
@@ -180,35 +188,54 @@ class LinearHead(Learner):
 
     def fit(self, data: TrainingData, *, key: jax.Array) -> Fit:
         """Train the output weights on ``data.train``; report N, B, energy and ||c||."""
+        return self.fit_grid(data, key=key, points=[{}])[0]
+
+    def fit_grid(self, data: TrainingData, *, key: jax.Array, points: list[dict]) -> list[Fit]:
+        """One fit per point of a settings grid, all on the same embedding; the embedding's
+        energy and correlation (which no trained setting changes) are estimated once.
+
+        Args:
+            data: training data.
+            key: the run's key (every point uses it the same way).
+            points: settings to replace, one dict per fit.
+
+        Returns:
+            one ``Fit`` per point.
+        """
         k_map, k_fit, k_cert, k_energy = jax.random.split(key, 4)
         x, y = data.train.x, data.train.y
         fm = self.feature_map(int(x.shape[1]), k_map)
-        res = train_linear(
-            fm,
-            x,
-            y,
-            key=k_fit,
-            steps=self.steps,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            l2=self.l2,
-            optimizer=self.optimizer,
-            loss=self.loss,
-            average=self.iterate == "average",
-        )
-        v = res.v if self.iterate == "final" else res.v_avg
         energy, corr = self.energy_and_correlation(fm, data.problem.target, k_cert, k_energy)
-        metrics = {
-            "num_features": int(fm.num_features),
-            "weight_norm": weight_norm(v),
-            "feature_energy": energy,
-            "corr_sq_norm": corr.sq_norm,
-            "corr_sq_norm_se": corr.sq_norm_se,
-            "corr_norm": corr.norm,
-            "corr_norm_upper": corr.norm_upper,
-        }
-        traces = {"step": res.trace_step.tolist(), "train_loss": res.trace_loss.tolist()}
-        return Fit(partial(_apply_linear, fm, v), metrics, traces, state={"features": fm, "v": v})
+        fits = []
+        for point in points:
+            s = dataclasses.replace(self, **point)
+            res = train_linear(
+                fm,
+                x,
+                y,
+                key=k_fit,
+                steps=s.steps,
+                lr=s.lr,
+                batch_size=s.batch_size,
+                l2=s.l2,
+                optimizer=s.optimizer,
+                loss=s.loss,
+                average=s.iterate == "average",
+            )
+            v = res.v if s.iterate == "final" else res.v_avg
+            metrics = {
+                "num_features": int(fm.num_features),
+                "weight_norm": weight_norm(v),
+                "feature_energy": energy,
+                "corr_sq_norm": corr.sq_norm,
+                "corr_sq_norm_se": corr.sq_norm_se,
+                "corr_norm": corr.norm,
+                "corr_norm_upper": corr.norm_upper,
+            }
+            traces = {"step": res.trace_step.tolist(), "train_loss": res.trace_loss.tolist()}
+            state = {"features": fm, "v": v}
+            fits.append(Fit(partial(_apply_linear, fm, v), metrics, traces, state=state))
+        return fits
 
     def energy_and_correlation(self, fm, target, k_cert, k_energy):
         """E_U ||Psi||^2 and the estimate of ||E_U[f Psi]|| (Monte Carlo)."""

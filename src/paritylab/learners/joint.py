@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -36,6 +37,7 @@ class JointSGD(Learner):
 
     name = "joint-sgd"
     cost = 3.0
+    TUNING_GRID: ClassVar[dict] = {"lr": (0.1, 0.5, 1.0)}
     width: int = option(512, "hidden units q", min=1)
     init: str = option(
         "gaussian",

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -106,6 +107,11 @@ class TwoPhase(Learner):
 
     name = "two-phase"
     cost = 2.5
+    TUNING_GRID: ClassVar[dict] = {
+        "lr": (0.003, 0.01, 0.03),
+        "l2": (0.0, 1e-3),
+        "steps": (1000, 2000),
+    }
     width: int = option(512, "hidden units q (even: paired initialisation)", min=1)
     init_scale: float = option(
         1.0,

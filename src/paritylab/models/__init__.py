@@ -19,7 +19,12 @@ from paritylab.models.init import (
     sparse_init,
     uniform_init,
 )
-from paritylab.models.kernels import ArcCosineKernel, PolynomialKernel, TwoLayerReLUKernel
+from paritylab.models.kernels import (
+    ArcCosineKernel,
+    ExpectedNetworkNTK,
+    PolynomialKernel,
+    TwoLayerReLUKernel,
+)
 from paritylab.models.losses import LOSSES, correct_np, hinge_np, loss_fn
 from paritylab.models.mlp import apply, hidden
 
@@ -28,6 +33,7 @@ __all__ = [
     "LOSSES",
     "ArcCosineKernel",
     "CorrelationEstimate",
+    "ExpectedNetworkNTK",
     "LinearisedFeatures",
     "PolynomialKernel",
     "RandomReLUFeatures",

@@ -9,6 +9,7 @@ of ``paritylab.theory`` computed from the N, B, energy and ||c_A|| it reports.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -16,7 +17,9 @@ import jax
 import numpy as np
 
 from paritylab.data import check_dm_k, dm_problem, draw_support
+from paritylab.errors import BadInput
 from paritylab.learners.base import Fit, TrainingData
+from paritylab.learners.tuning import tune
 from paritylab.metrics import classification_metrics
 from paritylab.options import option
 from paritylab.theory import certificate_bound, linear_threshold_reference, typical_support_bound
@@ -44,10 +47,16 @@ class DMConfig:
     n_test: int = option(10000, "test samples", min=1)
     easy_fraction: float = option(0.5, "mixture weight of the easy part", min=0, max=1)
     allow_even_k: bool = option(False, "allow even k (the easy-part signal vanishes)")
+    n_val: int = option(0, "validation samples (drawn apart from train and test)", min=0)
+    tune: bool = option(
+        False, "select each learner's settings from its grid by validation hinge (n_val > 0)"
+    )
 
     def check(self) -> None:
         """1 <= k <= n, and k odd unless ``allow_even_k``."""
         check_dm_k(self.n, self.k, allow_even_k=self.allow_even_k)
+        if self.tune and self.n_val < 1:
+            raise BadInput("tune=true needs a validation split: set n_val >= 1 (e.g. 2000)")
 
 
 CONFIG = DMConfig
@@ -63,12 +72,33 @@ def make_data(config: DMConfig, seed: int) -> TrainingData:
     Returns:
         ``TrainingData`` with ``problem``, ``train`` and ``test``.
     """
-    k_a, k_train, k_test = jax.random.split(jax.random.fold_in(jax.random.key(seed), 0), 3)
+    data_key = jax.random.fold_in(jax.random.key(seed), 0)
+    k_a, k_train, k_test = jax.random.split(data_key, 3)
     support = draw_support(k_a, config.n, config.k)
     problem = dm_problem(config.n, support, easy_fraction=config.easy_fraction)
     train = problem.sample(k_train, config.n_train)
     test = problem.sample(k_test, config.n_test)
-    return TrainingData(problem=problem, train=train, test=test)
+    validation = None
+    if config.n_val:  # its own key: the train and test streams do not depend on n_val
+        validation = problem.sample(jax.random.fold_in(data_key, 1), config.n_val)
+    return TrainingData(problem=problem, train=train, test=test, validation=validation)
+
+
+def fit_learner(config: DMConfig, learner, data: TrainingData, key) -> Fit:
+    """The learner's fit, or with ``tune`` the protocol of ``paritylab.learners.tuning``.
+
+    Args:
+        config: the problem config.
+        learner: the learner's settings.
+        data: the seed's data (with a validation sample when ``n_val > 0``).
+        key: the run's key.
+
+    Returns:
+        the ``Fit`` that is scored.
+    """
+    if config.tune:
+        return tune(learner, data, key=key)
+    return learner.fit(data, key=key)
 
 
 def evaluate(config: DMConfig, data: TrainingData, fit: Fit) -> dict:
@@ -163,23 +193,74 @@ def reference_curve(axis: str, groups: list[dict]):
     return None, [linear_threshold_reference(ks.pop())["uniform"]], "reference"
 
 
-def report(records: list[dict], directory, name: str):
-    """The D&M panel (per-part accuracy with the reference; hinge beside both bounds), the
-    sweep figures with the reference line and the training curves.
+JOINT_SETTINGS = ("optimizer", "lr", "steps", "batch_size", "width", "init")
+OPTIMIZER_NAMES = {"sgd": "SGD", "sign-sgd": "sign-SGD", "adam": "Adam", "adadelta": "AdaDelta"}
+
+
+def table_notes(records: list[dict]) -> list[str]:
+    """Lines under the results table: joint-sgd's settings, read from the records' configs,
+    and what its runs show, from their mean train_acc and test_acc_uniform (ok runs): it
+    "learns" the uniform part at a mean >= 0.99, "partly learns" it at >= 0.55, else "stays
+    near chance" there; it "fits the training set" at a mean train_acc >= 0.99.
 
     Args:
-        records: ok runs of one experiment.
+        records: runs of the dm task (any status).
+
+    Returns:
+        the lines (none without joint-sgd runs).
+    """
+    from paritylab.lab.tables import ok_mean, settings_text
+
+    joint = [r for r in records if r["learner"] == "joint-sgd"]
+    if not joint:
+        return []
+    ok = [r for r in joint if r["status"] == "ok"]
+    lines = [
+        f"joint-sgd settings: {settings_text(joint, JOINT_SETTINGS)} "
+        f"({len(ok)} of {len(joint)} runs ok; train_acc is measured on at most the first "
+        f"{TRAIN_ACC_SAMPLES:,} training samples)."
+    ]
+    train, unif = ok_mean(joint, "train_acc"), ok_mean(joint, "test_acc_uniform")
+    if math.isnan(train) or math.isnan(unif):
+        return lines
+    opts = dict.fromkeys(str(r["config"].get("optimizer", "sgd")) for r in joint)
+    how = "/".join(OPTIMIZER_NAMES.get(o, o) for o in opts)
+    part = (
+        "learns the uniform part"
+        if unif >= 0.99
+        else "partly learns the uniform part"
+        if unif >= 0.55
+        else "stays near chance on the uniform part"
+    )
+    fits = "fits the training set" if train >= 0.99 else "does not fit the training set"
+    lines.append(
+        f"joint-sgd (both layers trained by minibatch {how} on the same sample) {part} and "
+        f"{fits}: compare its train_acc ({train:.3f}) with test_acc_uniform ({unif:.3f})."
+    )
+    if len({json.dumps(r["config"], sort_keys=True) for r in ok}) > 1:
+        lines[-1] += f" (Means over its {len(ok)} ok runs at every setting; the table has each.)"
+    return lines
+
+
+def report(records: list[dict], directory, name: str):
+    """The D&M panel (per-part accuracy with the reference; hinge beside both bounds), the
+    sweep figures with the reference line and the training curves; when a linear learner ran at
+    several N / C(n, k), the frontier table and figure (``paritylab.lab.frontier``).
+
+    Args:
+        records: runs of one experiment (any status; the figures use the ok ones).
         directory: where figures go.
         name: the experiment name (figure file prefix).
 
     Returns:
         (markdown lines, figure paths).
     """
-    from paritylab.lab import figures
+    from paritylab.lab import figures, frontier
 
     paths = figures.dm_panel(records, directory, name, reference=reference_curve)
     paths += figures.sweep_figures(
         records, directory, name, reference={"test_acc_uniform": reference_curve}
     )
+    lines, frontier_paths = frontier.frontier_section(records, directory, name)
     curves = figures.training_curves(records, directory, name)
-    return [], paths + ([curves] if curves else [])
+    return lines, paths + frontier_paths + ([curves] if curves else [])
