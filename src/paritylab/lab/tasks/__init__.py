@@ -14,7 +14,11 @@ Contract of a task module (see ``dm.py``):
 * reporting hooks, so generic tables and reports never branch on a task's name:
   ``TABLE_COLUMNS`` ((metric, column label), ...); ``reference_row(config)`` -> {metric: value}
   or None, a reference line printed under each grid point; ``report(records, directory, name)``
-  -> (markdown lines, figure paths).
+  -> (markdown lines, figure paths), given every run of the experiment, whatever its status
+  (failed and diverged runs count as failures).
+* optional ``table_notes(records)`` -> lines printed under the results table (markdown and
+  terminal), e.g. a learner's settings and what its runs show
+  (``paritylab.lab.tables.table_notes``).
 * optional ``preflight(config)``: raises BadInput before anything runs (e.g. a data file is
   missing).
 * optional ``check_run(config, learner)``: raises BadInput for a learner whose settings cannot
