@@ -65,7 +65,8 @@ def test_reproduce_writes_records_table_and_report(tmp_path):
     assert "linear-threshold reference" in res.stdout and "two-phase" in res.stdout
     assert (out / "report.md").exists() and list(out.glob("*.png"))
     records = json.loads(cli("results", str(out), "--format", "json").stdout)
-    assert len(records) == 2
+    assert len(records) == 2 * 3  # two learners, the experiment's three seeds
+    assert sorted({r["seed"] for r in records}) == [0, 1, 2]
     for r in records:
         assert REQUIRED <= set(r)
         assert r["status"] == "ok"
@@ -82,10 +83,10 @@ def test_reproduce_writes_records_table_and_report(tmp_path):
     raw = next(r for r in records if r["learner"] == "linear-raw")["metrics"]
     assert {"num_features", "weight_norm", "bound_certificate", "bound_typical"} <= set(raw)
     csv = cli("results", str(out), "--format", "csv").stdout.splitlines()
-    assert len(csv) == 3 and csv[0].startswith("run_id,")
+    assert len(csv) == 1 + len(records) and csv[0].startswith("run_id,")
     # a second identical invocation recomputes nothing
     again = cli(*args)
-    assert again.returncode == 0 and "0 run(s) done, 2 already stored" in again.stderr
+    assert again.returncode == 0 and f"0 run(s) done, {len(records)} already stored" in again.stderr
 
 
 def test_bound_and_experiments_commands():

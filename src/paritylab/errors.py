@@ -1,4 +1,5 @@
-"""Errors that the command line turns into one clear line and exit code 2."""
+"""Errors that the command line turns into one clear line: ``BadInput`` (exit code 2) and
+``StoreError`` (exit code 1)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,9 @@ def check_range(name: str, value, *, lo=None, hi=None, lo_open=False) -> None:
         hi_txt = "" if hi is None else f"<= {hi}"
         allowed = " and ".join(t for t in (lo_txt, hi_txt) if t)
         raise BadInput(f"{name}={value!r} is out of range: allowed {allowed}")
+
+
+class StoreError(RuntimeError):
+    """The results store could not be written during a sweep (disk full, the directory gone or
+    made read-only). The sweep stops at once and keeps every run already stored; the CLI prints
+    one line and exits with code 1."""

@@ -47,9 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paritylab.errors import BadInput, check_range, suggest
+from paritylab.lab.limits import MAX_RUNS, count_runs
 from paritylab.lab.tasks import get_task, task_learners
 
 LAYOUT = 2  # version of the run-id layout; records of layout 1 hashed the whole task config
+MAX_INT = 2**31 - 1  # the largest integer setting (sizes, steps, seeds): jax counts in int32
 TOP_KEYS = (
     "experiment",
     "task",
@@ -107,6 +109,12 @@ class RunSpec:
                 "version": type(self.settings).version,
                 "settings": dataclasses.asdict(self.settings),
                 "seed": self.seed,
+                # A tuned run also depends on its learner's grid.
+                **(
+                    {"grid": type(self.settings).TUNING_GRID}
+                    if getattr(self.problem, "tune", False)
+                    else {}
+                ),
             },
             sort_keys=True,
         )
@@ -141,7 +149,10 @@ class ExperimentSpec:
         return out
 
     def runs(self) -> list[RunSpec]:
-        """Every (grid point, learner, seed), each config validated; errors raise BadInput."""
+        """Every (grid point, learner, seed), each config validated; errors raise BadInput
+        (also when there would be more than ``limits.MAX_RUNS`` runs: checked before any is
+        built)."""
+        check_run_count(self)
         task = get_task(self.task)
         out, seen = [], set()
         for learners, axes in self.blocks():
@@ -290,6 +301,14 @@ def spec_from_dict(
     Returns:
         the ``ExperimentSpec``; every run is validated and preflighted.
     """
+    if not isinstance(data, dict):
+        raise BadInput(f"{origin}: an experiment must be a table of keys, got {data!r}")
+    if not data:
+        raise BadInput(
+            f"{origin}: the experiment has no keys: it needs at least `task` (and usually "
+            "`learners` and a [config] table; `paritylab experiments` lists files to copy)"
+        )
+    _check_plain(data, "")
     data = _deepcopy(data)
     for key in data:
         if key not in TOP_KEYS:
@@ -315,11 +334,16 @@ def spec_from_dict(
         )
     _check_learners(learners, allowed)
     n_seeds = _typed(data.get("seeds", 1), int, "seeds")
-    check_range("seeds", n_seeds, lo=1)
+    check_range("seeds", n_seeds, lo=1, hi=MAX_RUNS)
     if "seed" in data and "seed_start" in data:
         raise BadInput("seed and seed_start both set: they are the same key (the first seed)")
     seed_start = _typed(data.get("seed", data.get("seed_start", 0)), int, "seed")
-    check_range("seed", seed_start, lo=0)
+    check_range("seed", seed_start, lo=0, hi=MAX_INT)
+    if seed_start + n_seeds - 1 > MAX_INT:
+        raise BadInput(
+            f"seed={seed_start} with seeds={n_seeds} reaches seed {seed_start + n_seeds - 1}: "
+            f"allowed seeds are 0 to {MAX_INT}"
+        )
     config = data.get("config", {})
     if not isinstance(config, dict):
         raise BadInput(f"[config] must be a table, got {config!r}")
@@ -358,6 +382,17 @@ def spec_from_dict(
         for run in distinct.values():
             preflight(run.problem)
     return spec
+
+
+def check_run_count(spec: ExperimentSpec) -> None:
+    """Raise BadInput when ``spec`` has more than ``limits.MAX_RUNS`` runs, counted
+    arithmetically (grid points x learners x seeds per block) before any run is built."""
+    total = count_runs(spec.blocks(), spec.seeds)
+    if total > MAX_RUNS:
+        raise BadInput(
+            f"the experiment has {total:,} runs (grid points x learners x seeds={spec.seeds}); "
+            f"at most {MAX_RUNS:,} are allowed: lower --seeds or the grid"
+        )
 
 
 def load_plugins(items, base: Path) -> list[str]:
@@ -469,11 +504,14 @@ def build_config(cls, raw: dict, prefix: str = "", *, names: dict | None = None)
                     f"allowed: {', '.join(map(str, meta['choices']))}"
                 )
             if isinstance(value, int | float) and not isinstance(value, bool):
+                hi = meta.get("max")
+                if isinstance(value, int) and hi is None:
+                    hi = MAX_INT  # sizes and step counts: jax counts in int32
                 check_range(
                     full,
                     value,
                     lo=meta.get("min"),
-                    hi=meta.get("max"),
+                    hi=hi,
                     lo_open=meta.get("min_open", False),
                 )
         values[name] = value
@@ -520,6 +558,9 @@ def _apply_override(data: dict, item: str) -> None:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text  # a bare word such as adam
+    if not key:
+        raise BadInput(f"--set {item!r} has no key: it must look like key=value (e.g. --set n=40)")
+    _check_plain(value, key)
     if key in ("seed", "seed_start"):
         data.pop("seed", None)
         data.pop("seed_start", None)
@@ -531,6 +572,22 @@ def _apply_override(data: dict, item: str) -> None:
     else:
         _set_dotted(data.setdefault("config", {}), key, value)
         _pop_dotted(data.setdefault("sweep", {}), key)  # a fixed value replaces a swept axis
+
+
+def _check_plain(value, where: str) -> None:
+    """Raise BadInput for what TOML can hold but a setting cannot: dates and times (and any
+    other non-JSON value), anywhere in a table or list."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _check_plain(item, where)
+    elif value is not None and not isinstance(value, str | int | float | bool):
+        raise BadInput(
+            f"{where or 'value'}={value!r} has the wrong type: a setting is a number, a string, "
+            "a boolean, a list or a table (not a date or time)"
+        )
 
 
 def _set_dotted(raw: dict, key: str, value) -> None:

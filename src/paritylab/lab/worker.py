@@ -30,7 +30,13 @@ def execute(run) -> dict:
         task = get_task(run.task)
         data = task.make_data(run.problem, run.seed)
         fit_start = time.perf_counter()
-        fit = run.settings.fit(data, key=learner_key(run.seed, run.learner))
+        key = learner_key(run.seed, run.learner)
+        fit_learner = getattr(task, "fit_learner", None)  # a task's protocol, e.g. tuning
+        fit = (
+            fit_learner(run.problem, run.settings, data, key)
+            if fit_learner
+            else run.settings.fit(data, key=key)
+        )
         fit_s = time.perf_counter() - fit_start
         scored = task.evaluate(run.problem, data, fit)
         metrics = {**scored["metrics"], **fit.metrics}

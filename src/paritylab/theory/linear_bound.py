@@ -43,12 +43,25 @@ def linear_threshold_reference(k: int, *, easy_fraction: float = 0.5) -> dict[st
     return {"uniform": uniform, "easy": 1.0, "overall": overall}
 
 
+def log_binom(n: int, k: int) -> float:
+    """log C(n, k) through lgamma: finite for any n, where C(n, k) itself may not fit a float
+    (C(3000, 1500) has 902 digits)."""
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
 def typical_support_bound(
     norm: float, energy: float, n: int, k: int, *, uniform_weight: float = 0.5
 ) -> float:
     """uniform_weight (1 - B sqrt(energy / C(n, k))), clipped at 0 (uniform_weight = 1/2
-    on D_A: the mixture weight of the uniform part)."""
-    return max(0.0, uniform_weight * (1.0 - norm * math.sqrt(energy / math.comb(n, k))))
+    on D_A: the mixture weight of the uniform part). Exact C(n, k) while it fits a float,
+    log space (``log_binom``) beyond, so no size overflows."""
+    log_c = log_binom(n, k)
+    if log_c < 600:  # C(n, k) < 1e260: the exact integer converts to a float
+        return max(0.0, uniform_weight * (1.0 - norm * math.sqrt(energy / math.comb(n, k))))
+    if norm <= 0 or energy <= 0:
+        return max(0.0, uniform_weight)
+    term = math.exp(math.log(norm) + 0.5 * (math.log(energy) - log_c))
+    return max(0.0, uniform_weight * (1.0 - term))
 
 
 def certificate_bound(norm: float, corr_norm: float, *, uniform_weight: float = 0.5) -> float:
