@@ -26,6 +26,16 @@ curriculum is a ``Schedule`` of distributions.
   SupportAligned)`` is the same distribution.
 * ``Schedule(stages, boundaries)``: stage j is used for steps in [boundaries[j-1],
   boundaries[j]); a curriculum.
+* ``BiasRamp(n, p_start, p_end, steps)``: mu_{p(t)} with p(t) moving linearly from
+  ``p_start`` at step 0 to ``p_end`` at step ``steps`` and staying there: a continuous
+  curriculum (e.g. p annealed to 1/2, the uniform distribution).
+* ``Subcube(base, free)``: ``base`` with every coordinate outside the boolean mask ``free``
+  fixed to +1, i.e. ``base`` restricted to a subcube of dimension |free|: the first stage of a
+  dimension curriculum (a network reading it sees |free| varying inputs; the fixed ones only
+  add a constant to each unit's pre-activation).
+
+``final_distribution(d)`` is the distribution a run ends on (the last stage of a schedule, p_end
+of a ramp): the distribution a curriculum's held-out set is drawn from.
 """
 
 from __future__ import annotations
@@ -34,8 +44,10 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from paritylab.data.cube import biased_cube, uniform_cube, uniform_signs
+from paritylab.errors import BadInput
 
 UNIFORM, EASY = 0, 1
 PART_NAMES = {UNIFORM: "uniform", EASY: "easy"}
@@ -192,6 +204,104 @@ class Schedule:
         branches = [lambda k, s=s: s.sample(k, m, step)[0] for s in self.stages]
         x = jax.lax.switch(index, branches, key)
         return x, jnp.full((m,), index, jnp.int32)
+
+
+@_pytree(("p_start", "p_end"), ("n", "steps"))
+@dataclass(frozen=True)
+class BiasRamp:
+    """mu_{p(t)}: P(x_i = -1) = p(t) = p_start + (p_end - p_start) min(t / steps, 1).
+
+    ``step=None`` (a held-out set drawn outside training) reads as step 0.
+
+    Attributes:
+        n: dimension.
+        p_start: P(x_i = -1) at step 0 (a scalar or n values).
+        p_end: P(x_i = -1) from step ``steps`` on.
+        steps: length of the ramp (static; 0 means p_end from the start).
+    """
+
+    n: int
+    p_start: jax.Array
+    p_end: jax.Array
+    steps: int
+
+    def p_at(self, step) -> jax.Array:
+        """p(step) (p_start when ``step`` is None)."""
+        if self.steps <= 0:
+            return jnp.asarray(self.p_end, jnp.float32)
+        if step is None:
+            return jnp.asarray(self.p_start, jnp.float32)
+        frac = jnp.clip(jnp.asarray(step, jnp.float32) / self.steps, 0.0, 1.0)
+        return self.p_start + (self.p_end - self.p_start) * frac
+
+    def sample(self, key, m: int, step=None):
+        """m inputs of mu_{p(step)} and all-zero parts."""
+        return biased_cube(key, m, self.n, self.p_at(step)), _no_parts(m)
+
+
+@_pytree(("base", "free"), ())
+@dataclass(frozen=True)
+class Subcube:
+    """``base`` with the coordinates outside ``free`` fixed to +1.
+
+    Attributes:
+        base: the distribution drawn from.
+        free: bool array (n,): the coordinates left as drawn.
+    """
+
+    base: object
+    free: jax.Array
+
+    @property
+    def n(self) -> int:
+        """Dimension (that of ``base``)."""
+        return self.base.n
+
+    def sample(self, key, m: int, step=None):
+        """m inputs of ``base`` with the fixed coordinates set to +1; ``base``'s parts."""
+        x, part = self.base.sample(key, m, step)
+        return jnp.where(self.free[None, :], x, 1.0), part
+
+
+def final_distribution(dist):
+    """The distribution ``dist`` draws from at the end of training: the last stage of a
+    ``Schedule`` (recursively), mu_{p_end} for a ``BiasRamp``, ``dist`` itself otherwise.
+
+    Args:
+        dist: a distribution.
+
+    Returns:
+        a distribution whose ``sample`` does not depend on the step.
+    """
+    if isinstance(dist, Schedule):
+        return final_distribution(dist.stages[-1])
+    if isinstance(dist, BiasRamp):
+        return BiasedProduct(dist.n, dist.p_end)
+    return dist
+
+
+def subcube_mask(n: int, support, size: int):
+    """The free coordinates of a dimension curriculum: the support and the first
+    ``size - len(support)`` other coordinates (by index), as a bool array (n,).
+
+    Args:
+        n: dimension.
+        support: the target's coordinates (always free).
+        size: number of free coordinates, len(support) <= size <= n.
+
+    Returns:
+        bool array of shape (n,) with ``size`` True entries.
+    """
+    support = np.asarray(support).astype(int)
+    if not len(support) <= size <= n:
+        raise BadInput(
+            f"size={size} is out of range: allowed |support| = {len(support)} <= size <= n = {n}"
+        )
+    free = np.zeros(n, bool)
+    free[support] = True
+    others = np.flatnonzero(~free)[: size - len(support)]
+    free[others] = True
+    return jnp.asarray(free)
 
 
 def _indicator(n: int, support) -> jax.Array:

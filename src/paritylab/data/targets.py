@@ -13,7 +13,10 @@ compiled training loop serves every seed, whatever its support), while the shape
   - the staircase x_{a_0} + x_{a_0} x_{a_1} + ... + x_{a_0} ... x_{a_{k-1}};
   - leap functions such as x_{a_0} x_{a_1} x_{a_2} + x_{a_0} ... x_{a_5} (Abbe,
     Boix-Adsera, Misiakiewicz, "SGD learning on neural networks: leap complexity and
-    saddle-to-saddle dynamics", COLT 2023, https://arxiv.org/abs/2302.11055).
+    saddle-to-saddle dynamics", COLT 2023, https://arxiv.org/abs/2302.11055); the family
+    ``leap`` with parameter L builds the prefixes x_{a_0} ... x_{a_{j-1}} for j = k, k - L,
+    k - 2L, ... >= 1, whose leap is min(L, k) (L = 1: the staircase; L >= k: the parity).
+    ``paritylab.theory.complexity`` computes the leap and the spectra of any of them.
 * ``Majority``: f(x) = sign(sum_{i in A} x_i), ties (even k) broken towards +1.
 
 ``make_target(name, support, **params)`` builds a registered target family by name;
@@ -206,6 +209,28 @@ def monomials_target(support, *, terms, coefs=None) -> Monomials:
     return Monomials(support, terms, coefs)
 
 
+def leap_target(support, *, leap: int = 1) -> Monomials:
+    """The leap-L staircase: prefixes x_{a_0} ... x_{a_{j-1}} for j = k, k - L, k - 2L, ... >= 1.
+
+    Each prefix after the shortest adds L new coordinates and the shortest has between 1 and
+    L, so the leap (``paritylab.theory.complexity.leap``) is min(L, k): k = 3 gives
+    x0 + x0 x1 + x0 x1 x2 (L = 1), x0 + x0 x1 x2 (L = 2) and x0 x1 x2 (L >= 3); k = 6, L = 3
+    gives x0 x1 x2 + x0 ... x5.
+
+    Args:
+        support: the k coordinates, in staircase order.
+        leap: L >= 1.
+
+    Returns:
+        ``Monomials`` with coefficients 1.
+    """
+    from paritylab.theory.complexity import leap_terms
+
+    support = jnp.asarray(support, jnp.int32)
+    terms = leap_terms(int(support.shape[0]), int(leap))
+    return Monomials(support, terms, (1.0,) * len(terms))
+
+
 def majority_target(support) -> Majority:
     """Majority of the support's coordinates.
 
@@ -222,6 +247,7 @@ _TARGETS: dict[str, Callable] = {
     "parity": parity_target,
     "staircase": staircase_target,
     "monomials": monomials_target,
+    "leap": leap_target,
     "majority": majority_target,
 }
 

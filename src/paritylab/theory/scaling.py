@@ -24,6 +24,10 @@ interval understates the upper end.
 
 Input records are plain dicts {"n", "k", "seed", "t_c"} (t_c None when censored) with an
 optional "cap" (the run's step cap), as stored by the lab; everything here is pure numpy.
+
+Groups. Cells and fits are keyed by k by default; ``by="target"`` (any key the records carry,
+e.g. a target's label when several targets of the same k are compared) fits one exponent per
+value of that key instead.
 """
 
 from __future__ import annotations
@@ -52,22 +56,29 @@ def fit_loglog(n, t) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def _cells(records) -> dict[tuple[int, int], list[dict]]:
-    cells: dict[tuple[int, int], list[dict]] = defaultdict(list)
+def _cells(records, by: str = "k") -> dict[tuple, list[dict]]:
+    cells: dict[tuple, list[dict]] = defaultdict(list)
     for rec in records:
-        for key in ("n", "k", "t_c"):
+        for key in ("n", by, "t_c"):
             if key not in rec:
                 raise BadInput(f"scaling record {rec!r} lacks the key {key!r}")
-        cells[(int(rec["n"]), int(rec["k"]))].append(rec)
-    return dict(sorted(cells.items()))
+        group = int(rec[by]) if by == "k" else rec[by]
+        cells[(int(rec["n"]), group)].append(rec)
+    return dict(sorted(cells.items(), key=lambda item: (item[0][0], *_order(item[0][1]))))
 
 
-def scaling_table(records) -> list[dict]:
-    """One row per (n, k): seeds, successes, success_frac, median_t_c (None when censored),
-    censored (bool), median_lower_bound (cap, for censored cells where caps are known) and
-    the quartiles q25/q75 of t_c where defined the same way (None otherwise)."""
+def _order(group) -> tuple:
+    """Sort key of a group value: numbers numerically, anything else as text after them."""
+    return (0, group, "") if isinstance(group, int | float) else (1, 0, str(group))
+
+
+def scaling_table(records, *, by: str = "k") -> list[dict]:
+    """One row per (n, k) (or (n, value of ``by``)): seeds, successes, success_frac,
+    median_t_c (None when censored), censored (bool), median_lower_bound (cap, for censored
+    cells where caps are known) and the quartiles q25/q75 of t_c where defined the same way
+    (None otherwise)."""
     rows = []
-    for (n, k), runs in _cells(records).items():
+    for (n, k), runs in _cells(records, by).items():
         t_c = [r["t_c"] for r in runs]
         t = np.array([np.inf if v is None else float(v) for v in t_c])
         successes = int(np.count_nonzero(np.isfinite(t)))
@@ -80,7 +91,7 @@ def scaling_table(records) -> list[dict]:
         rows.append(
             {
                 "n": n,
-                "k": k,
+                by: k,
                 "seeds": len(runs),
                 "successes": successes,
                 "success_frac": successes / len(runs),
@@ -95,22 +106,25 @@ def scaling_table(records) -> list[dict]:
     return rows
 
 
-def fit_exponents(records, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> list[dict]:
-    """Per k: exponent beta_k (slope of log median t_c on log n), alpha = beta_k / k,
-    intercept, a bootstrap ``level`` interval (ci_low, ci_high), the n values fitted and
-    those left out as censored. beta is None when fewer than two n have a defined median."""
+def fit_exponents(
+    records, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0, by: str = "k"
+) -> list[dict]:
+    """Per k (or per value of ``by``): exponent beta (slope of log median t_c on log n),
+    alpha = beta / k (None unless grouped by k), intercept, a bootstrap ``level`` interval
+    (ci_low, ci_high), the n values fitted and those left out as censored. beta is None when
+    fewer than two n have a defined median."""
     if not 0 < level < 1:
         raise BadInput(f"level={level!r} is out of range: allowed 0 < level < 1")
     rng = np.random.default_rng(seed)
-    by_k: dict[int, list[tuple[int, list]]] = defaultdict(list)
-    for (n, k), runs in _cells(records).items():
-        by_k[k].append((n, [r["t_c"] for r in runs]))
+    groups: dict[object, list[tuple[int, list]]] = defaultdict(list)
+    for (n, k), runs in _cells(records, by).items():
+        groups[k].append((n, [r["t_c"] for r in runs]))
     out = []
-    for k, cells in sorted(by_k.items()):
+    for k, cells in sorted(groups.items(), key=lambda item: _order(item[0])):
         medians = [(n, censored_median(t)) for n, t in cells]
         fitted = [(n, m) for n, m in medians if m is not None]
         row = {
-            "k": k,
+            by: k,
             "n_fitted": [n for n, _ in fitted],
             "n_censored": [n for n, m in medians if m is None],
             "exponent": None,
@@ -122,7 +136,7 @@ def fit_exponents(records, *, n_boot: int = 2000, level: float = 0.95, seed: int
         }
         if len({n for n, _ in fitted}) >= 2:
             slope, intercept = fit_loglog(*zip(*fitted, strict=True))
-            row.update(exponent=slope, alpha=slope / k, intercept=intercept)
+            row.update(exponent=slope, alpha=slope / k if by == "k" else None, intercept=intercept)
             fit_cells = [(n, t) for n, t in cells if n in set(row["n_fitted"])]
             slopes = _bootstrap(fit_cells, n_boot, rng)
             row["boot_valid_frac"] = slopes.size / n_boot if n_boot else None

@@ -1,11 +1,36 @@
 """Task "online": a sparse target on {-1,+1}^n learnt from fresh samples (Barak et al. 2022).
 
 The problem: inputs from a distribution (uniform by default, or a biased product mu_p, or a
-mixture of mu_p and the uniform distribution), labels from a target on a support A of size k
-drawn from the seed (the k-sparse parity by default; also staircase, majority, or any sum of
-monomials), training labels flipped with probability ``label_noise``. Defaults: Barak et al.,
-"Hidden progress in deep learning: SGD learns parities near the computational limit", NeurIPS
-2022, https://arxiv.org/abs/2207.08799: (n, k) = (50, 3), uniform inputs, parity.
+mixture of mu_p and the uniform distribution, or a random mean shift), labels from a target on
+a support A of size k drawn from the seed (the k-sparse parity by default; also staircase, the
+leap-L family, majority, or any sum of monomials), training labels flipped with probability
+``label_noise``. Defaults: Barak et al., "Hidden progress in deep learning: SGD learns parities
+near the computational limit", NeurIPS 2022, https://arxiv.org/abs/2207.08799: (n, k) =
+(50, 3), uniform inputs, parity.
+
+Curricula (``curriculum``; each a ``paritylab.data.Schedule`` sampled inside the compiled
+loop at the traced step, the configured ``distribution`` being the last stage):
+
+* ``biased-first``: mu_p with p = ``bias`` for the first ``curriculum_steps`` steps, then the
+  distribution (Cornacchia and Mossel, "A mathematical model for curriculum learning for
+  parities", 2023, https://arxiv.org/abs/2301.13833). With ``distribution =
+  "sparse-mixture"`` it is the curriculum of Abbe, Cornacchia and Lotfi, "Provable advantage
+  of curriculum learning on parity targets with mixed inputs", NeurIPS 2023,
+  https://arxiv.org/abs/2306.16921: the sparse inputs first, then the whole mixture.
+* ``anneal``: P(x_i = -1) moves linearly from ``bias`` at step 0 to 1/2 at step
+  ``curriculum_steps`` (``BiasRamp``), then the distribution.
+* ``dimension``: for the first ``curriculum_steps`` steps every coordinate outside the support
+  and the first ``curriculum_n`` - k others is fixed to +1 (``Subcube``): the network sees a
+  problem of dimension ``curriculum_n`` (the fixed inputs only shift each unit's
+  pre-activation by a constant), then the full dimension n.
+
+The held-out set is drawn from the distribution the run ends on (``final_distribution``: the
+last stage), so a curriculum is scored on the distribution it leads to.
+
+Mean shift (``distribution = "mean-shift"``): P(x_i = -1) = (1 - shift s_i) / 2 with signs s_i
+drawn from the seed, so E x_i = shift s_i (Cornacchia, Mikulincer, Mossel, "Low-dimensional
+functions are efficiently learnable under randomly biased distributions", COLT 2025,
+https://arxiv.org/abs/2502.06443).
 
 Shared by every learner of a seed: the support, the held-out set of ``eval_size`` clean
 samples, the training set (``train_samples`` = m; none: online) and the keys ``"init"`` (the
@@ -24,13 +49,18 @@ import numpy as np
 
 from paritylab.data import (
     BiasedProduct,
+    BiasRamp,
     Mixture,
     Problem,
+    Schedule,
+    Subcube,
     Uniform,
     check_label_noise,
     check_support,
     draw_support,
+    final_distribution,
     make_target,
+    subcube_mask,
     target_names,
 )
 from paritylab.errors import BadInput
@@ -40,7 +70,8 @@ from paritylab.options import option
 
 READS = "stream"
 LEARNERS = ("sgd-online", "gf2-oracle")
-DISTRIBUTIONS = ("uniform", "biased", "sparse-mixture")
+DISTRIBUTIONS = ("uniform", "biased", "sparse-mixture", "mean-shift")
+CURRICULA = ("none", "biased-first", "anneal", "dimension")
 
 
 @dataclass(frozen=True)
@@ -51,7 +82,11 @@ class OnlineProblemConfig:
     k: int = option(3, "support size |A| (the parity's degree)", min=1)
     target: str = option(
         "parity",
-        "parity | staircase | majority | monomials (terms below) | a registered target",
+        "parity | staircase | leap (leap below) | majority | monomials (terms below) | a "
+        "registered target",
+    )
+    leap: int = option(
+        1, "leap target: L, prefixes of lengths k, k-L, k-2L, ... (leap min(L, k))", min=1
     )
     terms: tuple[tuple[int, ...], ...] = option(
         (), "monomials target: positions 0..k-1 in the support, e.g. [[0], [0, 1]]"
@@ -60,19 +95,37 @@ class OnlineProblemConfig:
     distribution: str = option(
         "uniform",
         "uniform | biased (mu_p: P(x_i = -1) = bias) | sparse-mixture (mu_p with weight "
-        "mixture_weight, else uniform)",
+        "mixture_weight, else uniform) | mean-shift (E x_i = shift s_i, random signs s_i)",
         choices=DISTRIBUTIONS,
     )
-    bias: float = option(0.5, "P(x_i = -1) of the biased product mu_p", min=0.0, max=1.0)
+    bias: float = option(
+        0.5,
+        "P(x_i = -1) of mu_p (biased, sparse-mixture, and a curriculum's start)",
+        min=0.0,
+        max=1.0,
+    )
     mixture_weight: float = option(
         0.0, "sparse-mixture: probability of a mu_p input", min=0.0, max=1.0
+    )
+    shift: float = option(0.0, "mean-shift: |E x_i| (signs random per seed)", min=0.0, max=1.0)
+    curriculum: str = option(
+        "none",
+        "none | biased-first (mu_bias, then the distribution) | anneal (P(x_i = -1) from bias "
+        "to 1/2) | dimension (only curriculum_n coordinates vary), each for curriculum_steps",
+        choices=CURRICULA,
+    )
+    curriculum_steps: int = option(0, "steps of the curriculum's first stage", min=0)
+    curriculum_n: int | None = option(
+        None, "dimension curriculum: coordinates that vary in the first stage (k..n)", min=1
     )
     label_noise: float = option(0.0, "training-label flip probability p (< 0.5)", min=0.0, max=0.5)
     train_samples: int | None = option(None, "None = online; m = one fixed training set", min=1)
     eval_size: int = option(8192, "held-out samples for test metrics", min=1)
 
     def check(self) -> None:
-        """Support size within n, label noise below 1/2, a known target with valid terms."""
+        """Support size within n, label noise below 1/2, a known target with valid terms,
+        and leap, shift and curriculum fields only with the target, distribution or
+        curriculum they belong to."""
         check_support(self.n, self.k)
         check_label_noise(self.label_noise)
         if self.target not in target_names():
@@ -82,6 +135,49 @@ class OnlineProblemConfig:
         elif self.terms or self.coefs:
             raise BadInput(
                 f"terms/coefs are set but target={self.target!r}: use target='monomials'"
+            )
+        if self.leap != 1 and self.target != "leap":
+            raise BadInput(f"leap={self.leap} is set but target={self.target!r}: use target='leap'")
+        if self.shift and self.distribution != "mean-shift":
+            raise BadInput(
+                f"shift={self.shift} is set but distribution={self.distribution!r}: use "
+                "distribution='mean-shift'"
+            )
+        self._check_curriculum()
+
+    def _check_curriculum(self) -> None:
+        if self.curriculum == "none":
+            if self.curriculum_steps or self.curriculum_n is not None:
+                raise BadInput(
+                    "curriculum_steps/curriculum_n are set but curriculum='none': choose one of "
+                    + ", ".join(CURRICULA[1:])
+                )
+            return
+        if self.train_samples is not None:
+            raise BadInput(
+                f"curriculum={self.curriculum!r} reads the step of fresh batches: it needs online "
+                "training (train_samples unset)"
+            )
+        if self.curriculum_steps < 1:
+            raise BadInput(
+                f"curriculum={self.curriculum!r} needs curriculum_steps >= 1 (its first stage)"
+            )
+        if self.curriculum in ("biased-first", "anneal") and self.distribution == "biased":
+            raise BadInput(
+                f"curriculum={self.curriculum!r} starts from mu_bias, and distribution='biased' "
+                "is mu_bias too: a curriculum leads to another distribution (uniform, "
+                "sparse-mixture, mean-shift)"
+            )
+        if self.curriculum == "dimension":
+            if self.curriculum_n is None or not self.k <= self.curriculum_n <= self.n:
+                raise BadInput(
+                    f"curriculum_n={self.curriculum_n} is out of range: the dimension curriculum "
+                    f"needs k <= curriculum_n <= n (k={self.k}, n={self.n})"
+                )
+        elif self.curriculum_n is not None:
+            raise BadInput(
+                f"curriculum_n is set but curriculum={self.curriculum!r}: it belongs to "
+                "curriculum='dimension'"
             )
 
 
@@ -99,28 +195,53 @@ def check_run(config: OnlineProblemConfig, learner) -> None:
     check = getattr(learner, "check_problem", None)
     if check is not None:
         check(n=config.n, train_samples=config.train_samples)
+    if config.curriculum != "none" and not hasattr(learner, "max_steps"):
+        # A learner that draws its samples at once (gf2-oracle) would see the first stage only.
+        raise BadInput(
+            f"curriculum={config.curriculum!r} changes the inputs with the training step: "
+            f"learner {type(learner).name!r} does not train in steps (use sgd-online)"
+        )
 
 
-def make_problem(config: OnlineProblemConfig, support) -> Problem:
+def make_problem(config: OnlineProblemConfig, support, key=None) -> Problem:
     """The problem of a config on a given support.
 
     Args:
         config: the problem config.
         support: the k coordinates the target reads.
+        key: key of the distribution's own draws (the mean-shift signs); default PRNGKey(0).
 
     Returns:
-        the ``Problem``.
+        the ``Problem`` (its distribution a ``Schedule`` under a curriculum).
     """
-    params = {"terms": config.terms, "coefs": config.coefs} if config.target == "monomials" else {}
+    params = {}
+    if config.target == "monomials":
+        params = {"terms": config.terms, "coefs": config.coefs}
+    elif config.target == "leap":
+        params = {"leap": config.leap}
     target = make_target(config.target, support, **params)
-    dist = Uniform(config.n)
-    if config.distribution != "uniform":
-        biased = BiasedProduct(config.n, jnp.float32(config.bias))
+    n = config.n
+    dist = Uniform(n)
+    if config.distribution == "mean-shift":
+        key = jax.random.PRNGKey(0) if key is None else key
+        signs = jax.random.rademacher(key, (n,), dtype=jnp.float32)
+        dist = BiasedProduct(n, (1.0 - config.shift * signs) / 2.0)
+    elif config.distribution != "uniform":
+        biased = BiasedProduct(n, jnp.float32(config.bias))
         dist = (
             biased
             if config.distribution == "biased"
             else Mixture(dist, biased, config.mixture_weight)
         )
+    steps = config.curriculum_steps
+    if config.curriculum == "biased-first":
+        dist = Schedule((BiasedProduct(n, jnp.float32(config.bias)), dist), (steps,))
+    elif config.curriculum == "anneal":
+        ramp = BiasRamp(n, jnp.float32(config.bias), jnp.float32(0.5), steps)
+        dist = Schedule((ramp, dist), (steps,))
+    elif config.curriculum == "dimension":
+        free = subcube_mask(n, support, config.curriculum_n)
+        dist = Schedule((Subcube(dist, free), dist), (steps,))
     return Problem(dist, target, config.label_noise)
 
 
@@ -134,11 +255,13 @@ def make_data(config: OnlineProblemConfig, seed: int) -> TrainingData:
     Returns:
         the seed's ``TrainingData``.
     """
-    k_support, k_init, k_learn, _ = jax.random.split(jax.random.PRNGKey(seed), 4)
+    k_support, k_init, k_learn, k_dist = jax.random.split(jax.random.PRNGKey(seed), 4)
     support = draw_support(k_support, config.n, config.k)
-    problem = make_problem(config, support)
+    problem = make_problem(config, support, k_dist)
     k_batches, k_test, k_train, k_shuffle = jax.random.split(k_learn, 4)
-    test = problem.sample(k_test, config.eval_size)
+    # A curriculum is scored on the distribution it ends on (itself for every other problem).
+    final = Problem(final_distribution(problem.distribution), problem.target)
+    test = final.sample(k_test, config.eval_size)
     train = None
     if config.train_samples is not None:
         train = problem.training_sample(k_train, config.train_samples)
@@ -188,20 +311,28 @@ def reference_row(config: dict):
 
 
 def report(records: list[dict], directory, name: str):
-    """Sweep figures, training curves and, over several n, the time-to-success scaling.
+    """Sweep figures, training curves and, over several n, the time-to-success scaling (one
+    section per learner: SGD steps and GF(2) samples are never pooled). When the runs compare
+    targets or input distributions (``paritylab.lab.leaps``), the ``sgd-online`` runs get one
+    section with every arm on one figure and the predicted exponents instead.
 
     Args:
-        records: ok runs of one experiment.
+        records: runs of one experiment (any status: failed, diverged and censored runs count
+            as failures).
         directory: where figures go.
         name: the experiment name (figure file prefix).
 
     Returns:
         (markdown lines, figure paths).
     """
-    from paritylab.lab import figures
+    from paritylab.lab import figures, leaps
     from paritylab.lab.report import scaling_section
 
     paths = figures.sweep_figures(records, directory, name)
     curves = figures.training_curves(records, directory, name)
-    lines, scaling_paths = scaling_section(records, directory, name)
-    return lines, paths + ([curves] if curves else []) + scaling_paths
+    lines, more = [], []
+    if leaps.applies(records):  # targets or distributions compared: one section, all arms
+        lines, more = leaps.section(records, directory, name)
+        records = [r for r in records if r["learner"] != "sgd-online"]
+    scaling_lines, scaling_paths = scaling_section(records, directory, name)
+    return lines + scaling_lines, paths + ([curves] if curves else []) + more + scaling_paths
