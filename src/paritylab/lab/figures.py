@@ -134,6 +134,27 @@ def _minor(mantissas):
     return ticker.FuncFormatter(fmt)
 
 
+def censored_markers(ax, cells: list[dict], color, label: str | None = None) -> None:
+    """Open triangles at the lower bound of every censored cell (median >= cap).
+
+    Args:
+        ax: the axes.
+        cells: scaling-table rows (``censored``, ``median_lower_bound``, ``n``).
+        color: marker edge colour.
+        label: legend label, or None.
+    """
+    cens = [r for r in cells if r["censored"] and r["median_lower_bound"]]
+    if cens:
+        ax.scatter(
+            [r["n"] for r in cens],
+            [r["median_lower_bound"] for r in cens],
+            marker="^",
+            facecolors="none",
+            edgecolors=color,
+            label=label,
+        )
+
+
 def _log_axes(ax, *which: str) -> None:
     """Log scale on the named axes ("x", "y") with plain tick labels (100, 2,000); minor
     ticks all labelled on an axis spanning one decade, at 2 and 5 on one spanning three."""
@@ -560,16 +581,9 @@ def scaling_figure(
                 )
             else:
                 ax.plot([], [], color=color, label=f"k={k}")
-        cens = [r for r in rows if r["k"] == k and r["censored"] and r["median_lower_bound"]]
-        if cens:
-            ax.scatter(
-                [r["n"] for r in cens],
-                [r["median_lower_bound"] for r in cens],
-                marker="^",
-                facecolors="none",
-                edgecolors=color,
-                label=f"k={k}: median >= cap (censored)",
-            )
+        censored_markers(
+            ax, [r for r in rows if r["k"] == k], color, f"k={k}: median >= cap (censored)"
+        )
     _log_axes(ax, "x", "y")
     ax.set_xlabel("n")
     ax.set_ylabel(f"t_c ({unit}, median)")

@@ -365,15 +365,7 @@ def comparison_figure(
                 ax.plot(grid, t0 * (grid / n0) ** exp, color=color, ls="--", lw=0.9)
                 text += f"; predicted {exp}" + (" (heuristic)" if "heuristic" in basis else "")
             ax.plot([], [], color=color, marker="o", label=text)
-            cens = [r for r in cells if r["censored"] and r["median_lower_bound"]]
-            if cens:
-                ax.scatter(
-                    [r["n"] for r in cens],
-                    [r["median_lower_bound"] for r in cens],
-                    marker="^",
-                    facecolors="none",
-                    edgecolors=color,
-                )
+            figures.censored_markers(ax, cells, color)
         ax.plot([], [], color="0.4", ls="--", lw=0.9, label="predicted slope (dashed)")
         ax.scatter([], [], marker="^", facecolors="none", edgecolors="0.4", label="median >= cap")
         figures._log_axes(ax, "x", "y")
