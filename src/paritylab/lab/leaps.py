@@ -28,20 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Problem fields whose variation makes an experiment a comparison of targets or distributions.
-COMPARED = (
-    "target",
-    "leap",
-    "terms",
-    "coefs",
-    "distribution",
-    "bias",
-    "mixture_weight",
-    "shift",
-    "curriculum",
-    "curriculum_steps",
-    "curriculum_n",
-)
 TARGET_KEYS = ("target", "leap", "terms", "coefs", "k")
 DIST_KEYS = (
     "distribution",
@@ -52,6 +38,8 @@ DIST_KEYS = (
     "curriculum_steps",
     "curriculum_n",
 )
+# Problem fields whose variation makes an experiment a comparison of targets or distributions.
+COMPARED = TARGET_KEYS[:-1] + DIST_KEYS
 NOT_ARM = ("n", "max_steps", "eval_every", "eval_size", "after_success", "epochs")
 
 
