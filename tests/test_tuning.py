@@ -93,3 +93,22 @@ def test_tune_needs_a_validation_split():
 
     with pytest.raises(BadInput, match="n_val"):
         spec_from_dict({"task": "dm", "config": {"tune": True}})
+
+
+def test_the_dm_task_draws_validation_apart_from_train_and_test():
+    """The validation sample of the dm task shares no stream with the training or test sample
+    (an earlier key derivation replayed the first training rows as validation). At n = 30 with
+    the easy part's 5 bits fixed, two independent rows coincide with probability <= 2^-25, so
+    any shared row among these 600 x 2,000 pairs points at a shared stream."""
+    from paritylab.lab.tasks import dm
+
+    config = dm.CONFIG(n=30, k=5, n_train=2000, n_test=2000, n_val=600)
+    data = dm.make_data(config, 0)
+    val = {tuple(r) for r in np.asarray(data.validation.x).tolist()}
+    for other in (data.train, data.test):
+        rows = {tuple(r) for r in np.asarray(other.x).tolist()}
+        assert len(val & rows) == 0
+    # Train and test do not depend on n_val (stored runs keep their samples).
+    plain = dm.make_data(dm.CONFIG(n=30, k=5, n_train=2000, n_test=2000), 0)
+    np.testing.assert_array_equal(np.asarray(plain.train.x), np.asarray(data.train.x))
+    np.testing.assert_array_equal(np.asarray(plain.test.x), np.asarray(data.test.x))

@@ -51,6 +51,9 @@ from paritylab.lab.limits import MAX_RUNS, count_runs
 from paritylab.lab.tasks import get_task, task_learners
 
 LAYOUT = 2  # version of the run-id layout; records of layout 1 hashed the whole task config
+# Version of the validation stream of tuned runs, part of their ids: 1 replayed the first
+# training rows as validation (a key derivation that collided with the training stream).
+VALIDATION_STREAM = 2
 MAX_INT = 2**31 - 1  # the largest integer setting (sizes, steps, seeds): jax counts in int32
 TOP_KEYS = (
     "experiment",
@@ -109,9 +112,9 @@ class RunSpec:
                 "version": type(self.settings).version,
                 "settings": dataclasses.asdict(self.settings),
                 "seed": self.seed,
-                # A tuned run also depends on its learner's grid.
+                # A tuned run also depends on its learner's grid and its validation stream.
                 **(
-                    {"grid": type(self.settings).TUNING_GRID}
+                    {"grid": type(self.settings).TUNING_GRID, "validation": VALIDATION_STREAM}
                     if getattr(self.problem, "tune", False)
                     else {}
                 ),

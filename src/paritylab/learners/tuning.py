@@ -7,7 +7,7 @@ ridge for kernel ridge), every combination is fitted on the training sample, and
 the smallest hinge loss on a *validation* sample drawn from the same distribution (never the
 test sample) is kept. A learner may define ``fit_grid(data, key=..., points=...)`` to
 share work across the grid: the fixed-feature learners estimate their embedding's correlation
-once, kernel ridge solves every ridge from one eigendecomposition.
+once, kernel ridge builds its Gram matrix once for every ridge.
 
 Changing a learner's grid changes what its tuned runs compute: the grid is part of the run id
 of tuned runs.

@@ -79,8 +79,12 @@ def make_data(config: DMConfig, seed: int) -> TrainingData:
     train = problem.sample(k_train, config.n_train)
     test = problem.sample(k_test, config.n_test)
     validation = None
-    if config.n_val:  # its own key: the train and test streams do not depend on n_val
-        validation = problem.sample(jax.random.fold_in(data_key, 1), config.n_val)
+    if config.n_val:
+        # Its own key, a sibling of data_key: the train and test streams do not depend on n_val.
+        # Never fold_in(data_key, i): with JAX's partitionable threefry, split(data_key, 3)[i]
+        # is fold_in(data_key, i), so i = 1 would replay the training sample.
+        val_key = jax.random.fold_in(jax.random.key(seed), 1)
+        validation = problem.sample(val_key, config.n_val)
     return TrainingData(problem=problem, train=train, test=test, validation=validation)
 
 
