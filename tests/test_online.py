@@ -153,6 +153,28 @@ def test_uniform_signs_and_init_families():
         init_params("gausian", key=key, n=5, width=4)
 
 
+def test_sparse_init_spreads_its_non_zeros_uniformly_with_the_stated_variance():
+    """s = 2 of n = 30 coordinates per unit, 6,000 units: each coordinate is picked with
+    probability s/n, so its count is Binomial(6000, 1/15) = 400 +- 19.3; each non-zero is
+    +-scale/sqrt(s), so every row has squared norm scale^2 and the entry variance is scale^2/n
+    exactly; the signs are fair (12,000 of them: 6,000 +- 55)."""
+    from paritylab.learners.joint import JointSGD
+
+    n, q, s, scale = 30, 6000, 2, 1.5
+    w = np.asarray(
+        init_params("sparse", key=jax.random.PRNGKey(5), n=n, width=q, sparsity=s, scale=scale)["W"]
+    )
+    assert ((w != 0).sum(axis=1) == s).all()
+    np.testing.assert_allclose((w**2).sum(axis=1), scale**2, rtol=1e-5)
+    np.testing.assert_allclose((w**2).mean(), scale**2 / n, rtol=1e-5)
+    counts = (w != 0).sum(axis=0)
+    sd = math.sqrt(q * (s / n) * (1 - s / n))
+    assert np.abs(counts - q * s / n).max() < 5 * sd, counts
+    assert abs(int((w > 0).sum()) - q * s / 2) < 5 * math.sqrt(q * s / 4)
+    joint = JointSGD(init="sparse", width=64, init_sparsity=3).init_params(jax.random.PRNGKey(0), n)
+    assert (np.asarray(joint["W"] != 0).sum(axis=1) == 3).all()
+
+
 # ---------------------------------------------------------------- the compiled SGD loop
 
 

@@ -27,7 +27,7 @@ from paritylab.models import mlp
 from paritylab.models.losses import LOSSES, loss_fn
 from paritylab.options import option
 
-INITS = ("gaussian", "paired")
+INITS = ("gaussian", "paired", "uniform", "he", "sparse", "rademacher")
 TRACE_EVERY = 100
 
 
@@ -41,9 +41,12 @@ class JointSGD(Learner):
     width: int = option(512, "hidden units q", min=1)
     init: str = option(
         "gaussian",
-        "gaussian: w ~ N(0, scale^2/n), u ~ N(0, 1/q); paired: symmetric (g = 0), |u| = 1/sqrt(q)",
+        "gaussian: w ~ N(0, scale^2/n), u ~ N(0, 1/q); paired: symmetric (g = 0), "
+        "|u| = 1/sqrt(q); uniform, he, sparse (init_sparsity non-zeros per unit), rademacher: "
+        "the families of paritylab.models.init",
         choices=INITS,
     )
+    init_sparsity: int = option(2, "non-zeros per unit for init=sparse (1..n)", min=1)
     init_scale: float = option(1.0, "std of W at init is init_scale/sqrt(n)", min=0)
     bias_range: float = option(1.0, "biases b ~ U[-bias_range, bias_range]", min=0)
     optimizer: str = option("sgd", "optimizer", choices=OPTIMIZERS)
@@ -63,6 +66,16 @@ class JointSGD(Learner):
 
     def init_params(self, key: jax.Array, n: int) -> dict:
         """Initial parameters for inputs of dimension n."""
+        if self.init not in ("gaussian", "paired"):
+            return inits.init_params(
+                self.init,
+                key=key,
+                n=n,
+                width=self.width,
+                scale=self.init_scale,
+                bias_range=self.bias_range,
+                sparsity=self.init_sparsity,
+            )
         if self.init == "gaussian":
             return inits.gaussian_init(
                 key, n, self.width, scale=self.init_scale, bias_range=self.bias_range
