@@ -222,6 +222,15 @@ def test_describe_prints_both_spectra_and_the_leap():
         describe("x0 + x1", k=2)  # monomials name their own positions
 
 
+def test_describe_states_the_sign_sgd_and_sq_frontier_bounds_of_a_parity():
+    text = "\n".join(describe("parity", k=4, n=20))
+    assert "O~(n^3) samples" in text and "O~(n^4) scalar" in text  # Kou et al.: n^(k-1)
+    assert "n^O(k) iterations" in text  # Barak et al.
+    assert f"C(n, k) / 2 = tau^2 delta x {math.comb(20, 4) / 2:,.0f}" in text
+    staircase = "\n".join(describe("staircase", k=3, n=20))
+    assert "Kou" not in staircase and "Prop. 3" not in staircase  # stated for parities only
+
+
 def test_cli_theory():
     res = cli("theory", "parity", "--k", "3", "--n", "20", "--dist", "biased", "--p", "0.25")
     assert res.returncode == 0, res.stderr

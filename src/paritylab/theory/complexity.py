@@ -458,8 +458,27 @@ def describe(
         lines.append(
             "CSQ lower bound and linear-method bound: stated here for a single parity only"
         )
+    if pred["parity"] is not None:
+        k_ = pred["parity"]
+        lines.append(
+            f"sign SGD, uniform inputs (Kou et al. 2024, https://arxiv.org/abs/2404.12376): "
+            f"O~(n^{max(k_ - 1, 1)}) samples with 2^Theta(k) neurons, i.e. O~(n^{k_}) scalar "
+            "gradient queries, the CSQ exponent (up to log factors and constants they do not fix)"
+        )
+        lines.append(
+            "SGD, uniform inputs (Barak et al. 2022, https://arxiv.org/abs/2207.08799): "
+            "n^O(k) iterations, proved for large-batch SGD on a 2^Theta(k)-wide net and "
+            "measured as t_c ~ n^(alpha k) with a fitted alpha (the constant is not fixed)"
+        )
+        if n is not None:
+            lines.append(
+                "SQ frontier (Edelman et al. 2023, Prop. 3, https://arxiv.org/abs/2309.03800): "
+                "a method with r gradient coordinates of noise tau fails for some support while "
+                f"r T <= tau^2 delta C(n, k) / 2 = tau^2 delta x {math.comb(n, k_) / 2:,.0f}"
+            )
     lines.append(
-        "not stated: step-count upper bounds for SGD (none is proved for this network and loop)"
+        "not stated: step-count upper bounds for the network and loop of this package (the "
+        "bounds above are for their papers' algorithms)"
     )
     if p is not None:
         m = 1.0 - 2.0 * p
