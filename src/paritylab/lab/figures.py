@@ -47,6 +47,7 @@ MAX_COLS = 3
 WIDTHS = {1: 3.4, 2: 5.6, 3: 7.0}  # inches: one column of a two-column paper, up to full width
 PANEL_HEIGHT = 2.2
 MAX_CURVE_PANELS = 9
+MAX_SEPARATION_FIGURES = 6  # one per setting; a larger sweep gets its sweep figures only
 STYLE = {
     "font.size": 8,
     "axes.titlesize": 8,
@@ -468,12 +469,15 @@ def dm_panel(records: list[dict], out: Path, prefix: str, *, reference=None) -> 
         reference: ``curve(axis, groups)`` of the accuracy reference (as in ``sweep_figure``).
 
     Returns:
-        paths of the PNG figures written.
+        paths of the PNG figures written (none for a sweep of more than
+        ``MAX_SEPARATION_FIGURES`` settings: its sweep figures show every setting at once).
     """
     groups = [g for g in group_records(records) if "test_acc_uniform" in g["metrics"]]
     by_setting: dict[str, list] = {}
     for g in groups:
         by_setting.setdefault(json.dumps(g["setting"], sort_keys=True), []).append(g)
+    if len(by_setting) > MAX_SEPARATION_FIGURES:
+        return []
     paths = []
     for i, (setting, gs) in enumerate(sorted(by_setting.items())):
         gs = sorted(gs, key=lambda g: g["learner"])
