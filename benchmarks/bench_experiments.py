@@ -17,7 +17,16 @@ import sys
 import tempfile
 import time
 
-DEFAULT = ("dm-separation", "leaps", "curriculum", "mean-shift", "dm-frontier")
+DEFAULT = (
+    "dm-separation",
+    "leaps",
+    "curriculum",
+    "mean-shift",
+    "dm-frontier",
+    "frontier",
+    "lottery",
+    "init-families",
+)
 
 
 def time_experiment(name: str, workers: int | None) -> tuple[float, int]:
