@@ -35,6 +35,7 @@ TINY = {
     "network-kernel": ({"width": 64, "max_samples": 400}, 0.99),
     "sgd-online": ({"width": 32, "max_steps": 2000, "eval_every": 100, "lr": 0.1}, 0.99),
     "gf2-oracle": ({}, 0.99),
+    "lottery-ticket": ({"width": 32, "ticket_size": 8, "max_steps": 2000, "eval_every": 100}, 0.99),
     "relu-net": ({"width": 64, "epochs": 2, "tuples_per_epoch": 4096}, 0.9),
     "relu-features": ({"width": 64, "epochs": 2, "tuples_per_epoch": 4096}, 0.75),
     "linear-features": ({"width": 64, "epochs": 2, "tuples_per_epoch": 4096}, 0.75),

@@ -29,6 +29,7 @@ from paritylab.learners.kernel_ridge import (
     fit_kernel_ridge,
     fit_nystroem_ridge,
 )
+from paritylab.learners.lottery import LotteryTicket
 from paritylab.learners.online import OnlineSGD
 from paritylab.learners.online_seeds import train_online_seeds
 from paritylab.learners.optimizers import OPTIMIZERS, make_optimizer
@@ -45,6 +46,7 @@ BUILTIN_LEARNERS = (
     NetworkKernel,
     OnlineSGD,
     GF2Oracle,
+    LotteryTicket,
     ReluNet,
     ReluFeatures,
     LinearFeatures,
@@ -65,6 +67,7 @@ __all__ = [
     "Learner",
     "LinearFeatures",
     "LinearRaw",
+    "LotteryTicket",
     "NTKKernel",
     "NTKLinearised",
     "NetworkKernel",

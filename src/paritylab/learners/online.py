@@ -32,6 +32,7 @@ finite mode), None when the run is censored at the step cap.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -49,6 +50,17 @@ from paritylab.models.losses import LOSSES, loss_fn
 from paritylab.options import option
 
 EVAL_UNITS = ("steps", "epochs")
+# The ``precision`` knob: its jax.default_matmul_precision name.
+PRECISIONS = {"float32": "float32", "tf32": "tensorfloat32", "bf16": "bfloat16"}
+
+
+def matmul_precision(learner) -> contextlib.AbstractContextManager:
+    """The ``jax.default_matmul_precision`` context of a learner's ``precision`` knob: full
+    float32 matmuls ("float32", jax's HIGHEST: on NVIDIA GPUs jax's own default may use TF32),
+    or inputs rounded to TF32 ("tf32") or bfloat16 ("bf16"), accumulating in float32. XLA:CPU
+    computes every float32 matmul in float32, so on a CPU all three give the same numbers."""
+    name = PRECISIONS[getattr(learner, "precision", "float32")]
+    return jax.default_matmul_precision(name) if name else contextlib.nullcontext()
 
 
 class StepConfig(NamedTuple):
@@ -239,6 +251,49 @@ def loop_data(params_t: dict, data: TrainingData, key_batches, key_shuffle) -> d
     return out
 
 
+class LoopPlan(NamedTuple):
+    """The static plan of one run's loop (``loop_plan``)."""
+
+    cfg: StepConfig
+    cap: int
+    every: int
+    per_epoch: int | None
+    m: int | None
+
+
+def loop_plan(learner: OnlineSGD, data: TrainingData) -> LoopPlan:
+    """Step configuration, step cap, evaluation interval and epoch length of a run (checked
+    against the data: ``check_problem``); ``OnlineSGD.train_from`` and the vmapped group
+    trainer both run this plan.
+
+    Args:
+        learner: the settings.
+        data: one seed's data.
+
+    Returns:
+        the ``LoopPlan``.
+    """
+    finite = data.train is not None
+    m = int(data.train.y.shape[0]) if finite else None
+    learner.check_problem(n=data.problem.n, train_samples=m)
+    per_epoch = steps_per_epoch(m, learner.batch_size, learner.keep_last_batch) if finite else None
+    cap = learner.max_steps
+    if learner.epochs is not None:
+        cap = min(cap, learner.epochs * per_epoch)
+    every = learner.eval_every * per_epoch if learner.eval_unit == "epochs" else learner.eval_every
+    cfg = StepConfig(
+        learner.batch_size,
+        float(learner.lr),
+        learner.loss,
+        learner.optimizer,
+        float(learner.weight_decay),
+        learner.weight_decay_mode,
+        finite,
+        learner.keep_last_batch,
+    )
+    return LoopPlan(cfg, cap, every, per_epoch, m)
+
+
 @dataclass(frozen=True)
 class OnlineSGD(Learner):
     """The two-layer ReLU net trained online (fresh batches) or in epochs over a fixed set."""
@@ -252,6 +307,9 @@ class OnlineSGD(Learner):
     init_scale: float = option(1.0, "first-layer scale (w ~ scale/sqrt(n))", min=0.0)
     init_bias_range: float = option(1.0, "b ~ U[-r, r] (gaussian/he/sparse/rademacher)", min=0.0)
     init_sparsity: int = option(2, "non-zeros per unit for init=sparse", min=1)
+    init_noise: float = option(
+        0.0, "init=rademacher: w = (+-1 + sigma g)/sqrt(n), g ~ N(0, 1); this is sigma", min=0.0
+    )
     zero_bias: bool = option(False, "start every first-layer bias at 0")
     output_scale: float = option(1.0, "multiply the initial output weights by this", min=0.0)
     output_bias: bool = option(False, "add a trainable output bias c (starts at 0)")
@@ -279,6 +337,12 @@ class OnlineSGD(Learner):
         0.01, "test MSE / E[y^2] that counts as success (real-valued targets)", min=0.0
     )
     after_success: int = option(0, "steps to keep training after success", min=0)
+    precision: str = option(
+        "float32",
+        "matmul precision: float32 | tf32 | bf16 (inputs rounded to TF32 or bfloat16 on "
+        "GPUs/TPUs; a CPU computes all three in float32)",
+        choices=tuple(PRECISIONS),
+    )
 
     def check(self) -> None:
         """Paired init needs an even width; the rest is checked against the data
@@ -309,43 +373,67 @@ class OnlineSGD(Learner):
                 "epochs and eval_unit='epochs' need a finite training set (train_samples)"
             )
 
-    def fit(self, data: TrainingData, *, key: jax.Array) -> Fit:
-        """Train on ``data.problem`` (online) or ``data.train`` (finite); evaluate on
-        ``data.test``; stop at success + ``after_success``, at the cap, or on divergence."""
-        problem = data.problem
-        finite = data.train is not None
-        k_init, k_batches, k_shuffle = jax.random.split(key, 3)
-        m = int(data.train.y.shape[0]) if finite else None
-        self.check_problem(n=problem.n, train_samples=m)
-        per_epoch = None
-        if finite:
-            per_epoch = steps_per_epoch(m, self.batch_size, self.keep_last_batch)
-        cap = self.max_steps
-        if self.epochs is not None:
-            cap = min(cap, self.epochs * per_epoch)
-        every = self.eval_every * per_epoch if self.eval_unit == "epochs" else self.eval_every
-        params = init_params(
+    def initial_params(self, data: TrainingData, *, key: jax.Array) -> dict:
+        """The network ``fit`` starts from: the ``init`` family drawn from the task's shared
+        ``"init"`` key (or the init part of the learner's key).
+
+        Args:
+            data: the task's data (its ``problem.n`` and shared keys).
+            key: the learner's key (as passed to ``fit``).
+
+        Returns:
+            mlp parameters {"W", "b", "u"(, "c")}.
+        """
+        k_init = jax.random.split(key, 3)[0]
+        return self.draw_params(data.key("init", k_init), data.problem.n)
+
+    def draw_params(self, key: jax.Array, n: int, *, width: int | None = None) -> dict:
+        """The ``init`` family with these settings, drawn from ``key``.
+
+        Args:
+            key: JAX random key.
+            n: input dimension.
+            width: hidden units (default: ``width``).
+
+        Returns:
+            mlp parameters {"W", "b", "u"(, "c")}.
+        """
+        return init_params(
             self.init,
-            key=data.key("init", k_init),
-            n=problem.n,
-            width=self.width,
+            key=key,
+            n=n,
+            width=self.width if width is None else width,
             scale=self.init_scale,
             bias_range=self.init_bias_range,
             sparsity=self.init_sparsity,
             zero_bias=self.zero_bias,
             output_scale=self.output_scale,
             output_bias=self.output_bias,
+            noise=self.init_noise,
         )
-        cfg = StepConfig(
-            self.batch_size,
-            float(self.lr),
-            self.loss,
-            self.optimizer,
-            float(self.weight_decay),
-            self.weight_decay_mode,
-            finite,
-            self.keep_last_batch,
-        )
+
+    def fit(self, data: TrainingData, *, key: jax.Array) -> Fit:
+        """Train on ``data.problem`` (online) or ``data.train`` (finite); evaluate on
+        ``data.test``; stop at success + ``after_success``, at the cap, or on divergence."""
+        return self.train_from(self.initial_params(data, key=key), data, key=key)
+
+    def train_from(self, params: dict, data: TrainingData, *, key: jax.Array) -> Fit:
+        """``fit`` from given initial parameters (any width; ``width`` and the init fields
+        are not read): the loop, stopping rule, metrics and traces of ``fit``.
+
+        Args:
+            params: mlp parameters to start from (not modified).
+            data: the task's data.
+            key: the learner's key (its batch and shuffle parts are used unless the task
+                shares them).
+
+        Returns:
+            the ``Fit`` (``state["params"]``: the trained parameters).
+        """
+        problem = data.problem
+        _, k_batches, k_shuffle = jax.random.split(key, 3)
+        cfg, cap, every, per_epoch, _ = loop_plan(self, data)
+        finite = cfg.finite
         p = to_train_layout(params)  # fresh arrays: donating the carry never touches the caller's
         arrays = loop_data(p, data, data.key("batches", k_batches), data.key("shuffle", k_shuffle))
         opt = make_optimizer(
@@ -364,14 +452,16 @@ class OnlineSGD(Learner):
                 return out["test_acc"] >= self.success_threshold
             return out["test_rel_mse"] <= self.success_mse
 
-        first = jax.device_get(_initial(carry[0], arrays, problem, cfg=cfg, probe=probe))
+        with matmul_precision(self):
+            first = jax.device_get(_initial(carry[0], arrays, problem, cfg=cfg, probe=probe))
         traces: dict[str, list] = {"step": [0], **{k: [float(v)] for k, v in first.items()}}
         t, stop, t_c, diverged = 0, cap, None, False
         if succeeded(first):
             t_c, stop = 0, min(cap, self.after_success)
         while t < stop:
             length = min(every, stop - t)
-            carry, out = _chunk(carry, arrays, problem, cfg=cfg, length=length, probe=probe)
+            with matmul_precision(self):
+                carry, out = _chunk(carry, arrays, problem, cfg=cfg, length=length, probe=probe)
             out = jax.device_get(out)
             t += length
             traces["step"].append(t)
@@ -418,4 +508,12 @@ def epochs_to_steps(epochs: int, m: int, batch_size: int, keep_last_batch: bool 
     return epochs * steps_per_epoch(m, batch_size, keep_last_batch)
 
 
-__all__ = ["OnlineSGD", "StepConfig", "chunk_body", "epochs_to_steps", "loop_data"]
+__all__ = [
+    "LoopPlan",
+    "OnlineSGD",
+    "StepConfig",
+    "chunk_body",
+    "epochs_to_steps",
+    "loop_data",
+    "loop_plan",
+]

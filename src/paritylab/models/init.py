@@ -27,6 +27,8 @@ biases b, output weights u:
 * ``rademacher``: w_ij = +-scale/sqrt(n) with equal probability (Abbe, Cornacchia, Hazla,
   Kougang-Yombi, "Learning high-degree parities: the crucial role of the initialization",
   ICLR 2025, https://arxiv.org/abs/2412.04910). b ~ U[-bias_range, bias_range], u ~ N(0, 1/q).
+  With ``noise`` = sigma > 0, the same paper's Gaussian perturbation: w_ij = scale (+-1 +
+  sigma g_ij)/sqrt(n), g_ij ~ N(0, 1) (sigma = 0 draws exactly the plain Rademacher weights).
 
 ``init_params`` applies three modifiers common to every family: ``zero_bias`` (b = 0),
 ``output_scale`` (u multiplied by it) and ``output_bias`` (a trainable scalar c = 0 added to
@@ -212,9 +214,16 @@ def sparse_init(
 
 
 def rademacher_init(
-    key: jax.Array, n: int, width: int, *, scale: float = 1.0, bias_range: float = 1.0
+    key: jax.Array,
+    n: int,
+    width: int,
+    *,
+    scale: float = 1.0,
+    bias_range: float = 1.0,
+    noise: float = 0.0,
 ) -> Params:
-    """w_ij = +-scale/sqrt(n) uniformly at random, b ~ U[+-bias_range], u ~ N(0, 1/q).
+    """w_ij = scale (+-1 + noise g_ij)/sqrt(n), g_ij ~ N(0, 1), signs uniform;
+    b ~ U[+-bias_range], u ~ N(0, 1/q).
 
     Args:
         key: JAX random key.
@@ -222,13 +231,17 @@ def rademacher_init(
         width: hidden units q.
         scale: first-layer scale.
         bias_range: half-width of the bias interval.
+        noise: sigma of the Gaussian perturbation of the signs (0: plain Rademacher).
 
     Returns:
         the parameter pytree.
     """
     check_width(width)
     kw, kr = jax.random.split(key)
-    w = _flat(jax.random.rademacher, kw, (width, n), dtype=jnp.float32) * (scale / jnp.sqrt(n))
+    signs = _flat(jax.random.rademacher, kw, (width, n), dtype=jnp.float32)
+    # The perturbation has a key of its own, so the signs do not depend on sigma.
+    g = _flat(jax.random.normal, jax.random.fold_in(kw, 1), (width, n))
+    w = (signs + noise * g) * (scale / jnp.sqrt(n))
     b, u = _bias_and_output(kr, width, bias_range)
     return {"W": w.astype(jnp.float32), "b": b, "u": u}
 
@@ -245,6 +258,7 @@ def init_params(
     zero_bias: bool = False,
     output_scale: float = 1.0,
     output_bias: bool = False,
+    noise: float = 0.0,
 ) -> Params:
     """Initialise by family name, as one compiled call per family and shape.
 
@@ -260,6 +274,7 @@ def init_params(
         zero_bias: set every first-layer bias b_i to 0.
         output_scale: multiply the initial output weights u by this factor.
         output_bias: add a trainable output bias c, initialised to 0.
+        noise: ``rademacher`` only: sigma of the Gaussian perturbation of the signs.
 
     Returns:
         the parameter pytree (with ``"c"`` when ``output_bias``).
@@ -271,7 +286,11 @@ def init_params(
     check_width(width, even=name == "paired")
     if name == "sparse" and not 1 <= sparsity <= n:
         raise BadInput(f"init_sparsity={sparsity} is out of range: allowed 1 <= s <= n (n={n})")
-    params = _init_jit(key, scale, bias_range, name=name, n=n, width=width, sparsity=sparsity)
+    if noise and name != "rademacher":
+        raise BadInput(f"init_noise={noise} is set but init={name!r}: use init='rademacher'")
+    params = _init_jit(
+        key, scale, bias_range, noise, name=name, n=n, width=width, sparsity=sparsity
+    )
     if zero_bias:
         params["b"] = jnp.zeros_like(params["b"])
     if output_scale != 1.0:
@@ -282,7 +301,7 @@ def init_params(
 
 
 @functools.partial(jax.jit, static_argnames=("name", "n", "width", "sparsity"))
-def _init_jit(key, scale, bias_range, *, name, n, width, sparsity):
+def _init_jit(key, scale, bias_range, noise, *, name, n, width, sparsity):
     # One compilation per family and shape instead of one per eager random op.
     if name == "gaussian":
         return gaussian_init(key, n, width, scale=scale, bias_range=bias_range)
@@ -294,4 +313,4 @@ def _init_jit(key, scale, bias_range, *, name, n, width, sparsity):
         return sparse_init(key, n, width, sparsity=sparsity, scale=scale, bias_range=bias_range)
     if name == "paired":
         return paired_init(key, n, width, scale=scale, bias_range=bias_range)
-    return rademacher_init(key, n, width, scale=scale, bias_range=bias_range)
+    return rademacher_init(key, n, width, scale=scale, bias_range=bias_range, noise=noise)

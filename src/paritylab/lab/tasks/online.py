@@ -69,7 +69,9 @@ from paritylab.metrics import classification_metrics, progress_probe, support_ma
 from paritylab.options import option
 
 READS = "stream"
-LEARNERS = ("sgd-online", "gf2-oracle")
+LEARNERS = ("sgd-online", "gf2-oracle", "lottery-ticket")
+TRAIN_SETS = ("sample", "cube")
+CUBE_MAX_N = 16  # 2^16 rows: the largest cube that is one training set here
 DISTRIBUTIONS = ("uniform", "biased", "sparse-mixture", "mean-shift")
 CURRICULA = ("none", "biased-first", "anneal", "dimension")
 
@@ -120,6 +122,12 @@ class OnlineProblemConfig:
     )
     label_noise: float = option(0.0, "training-label flip probability p (< 0.5)", min=0.0, max=0.5)
     train_samples: int | None = option(None, "None = online; m = one fixed training set", min=1)
+    train_set: str = option(
+        "sample",
+        "sample (fresh batches, or train_samples drawn) | cube (train and score on all 2^n "
+        "inputs, n <= 16: the full-parity setting of Rumelhart, Hinton, Williams 1986)",
+        choices=TRAIN_SETS,
+    )
     eval_size: int = option(8192, "held-out samples for test metrics", min=1)
 
     def check(self) -> None:
@@ -144,6 +152,11 @@ class OnlineProblemConfig:
                 "distribution='mean-shift'"
             )
         self._check_curriculum()
+        if self.train_set == "cube" and (self.n > CUBE_MAX_N or self.train_samples is not None):
+            raise BadInput(
+                f"train_set='cube' with n={self.n}, train_samples={self.train_samples}: allowed "
+                f"n <= {CUBE_MAX_N} and train_samples unset (the cube is the training set)"
+            )
 
     def _check_curriculum(self) -> None:
         if self.curriculum == "none":
@@ -194,7 +207,8 @@ def check_run(config: OnlineProblemConfig, learner) -> None:
     """
     check = getattr(learner, "check_problem", None)
     if check is not None:
-        check(n=config.n, train_samples=config.train_samples)
+        m = 2**config.n if config.train_set == "cube" else config.train_samples
+        check(n=config.n, train_samples=m)
     if config.curriculum != "none" and not hasattr(learner, "max_steps"):
         # A learner that draws its samples at once (gf2-oracle) would see the first stage only.
         raise BadInput(
@@ -265,8 +279,31 @@ def make_data(config: OnlineProblemConfig, seed: int) -> TrainingData:
     train = None
     if config.train_samples is not None:
         train = problem.training_sample(k_train, config.train_samples)
+    if config.train_set == "cube":  # every input once, for training and for scoring
+        test = cube_sample(problem, config.n)
+        y = test.y
+        if config.label_noise > 0:
+            y = jnp.where(jax.random.bernoulli(k_train, config.label_noise, y.shape), -y, y)
+        train = test._replace(y=y)
     keys = {"init": k_init, "batches": k_batches, "shuffle": k_shuffle}
     return TrainingData(problem, train, test, keys, progress_probe)
+
+
+def cube_sample(problem: Problem, n: int):
+    """All 2^n points of {-1,+1}^n (row r: bit j of r set <=> x_j = -1) and clean labels.
+
+    Args:
+        problem: the problem whose target labels them.
+        n: dimension (<= ``CUBE_MAX_N``).
+
+    Returns:
+        a ``paritylab.data.problem.Sample`` of 2^n rows.
+    """
+    bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
+    from paritylab.data.problem import Sample
+
+    x = jnp.asarray(1.0 - 2.0 * bits, jnp.float32)
+    return Sample(x, problem.target(x), jnp.zeros(2**n, jnp.int32))
 
 
 def evaluate(config: OnlineProblemConfig, data: TrainingData, fit: Fit) -> dict:
@@ -284,13 +321,14 @@ def evaluate(config: OnlineProblemConfig, data: TrainingData, fit: Fit) -> dict:
         ``{"metrics", "info"}``.
     """
     metrics = {}
+    train = data.train
     if data.problem.target.boolean:
         metrics = classification_metrics(np.asarray(fit.predict(data.test.x)), data.test.y)
     support = np.asarray(data.problem.target.support)
     info = {
         "support": [int(i) for i in support],
         "support_mass_chance": support_mass_chance(config.n, config.k),
-        "mode": "online" if config.train_samples is None else "finite",
+        "mode": "finite" if train is not None else "online",
     }
     return {"metrics": metrics, "info": info}
 
@@ -314,7 +352,12 @@ def report(records: list[dict], directory, name: str):
     """Sweep figures, training curves and, over several n, the time-to-success scaling (one
     section per learner: SGD steps and GF(2) samples are never pooled). When the runs compare
     targets or input distributions (``paritylab.lab.leaps``), the ``sgd-online`` runs get one
-    section with every arm on one figure and the predicted exponents instead.
+    section with every arm on one figure and the predicted exponents instead. When they sweep
+    both the width and the number of training samples (``paritylab.lab.pareto``), the
+    ``sgd-online`` runs get the width x data frontier's heatmaps and slices instead of the
+    generic sweep figures. ``lottery-ticket`` runs get the per-seed table of their four arms
+    (``paritylab.lab.lottery``), and sweeps of initialisation families their success,
+    alignment and time tables (``paritylab.lab.init_families``).
 
     Args:
         records: runs of one experiment (any status: failed, diverged and censored runs count
@@ -325,14 +368,29 @@ def report(records: list[dict], directory, name: str):
     Returns:
         (markdown lines, figure paths).
     """
-    from paritylab.lab import figures, leaps
+    from paritylab.lab import figures, init_families, leaps, lottery, pareto
     from paritylab.lab.report import scaling_section
 
-    paths = figures.sweep_figures(records, directory, name)
-    curves = figures.training_curves(records, directory, name)
+    # Each section applies to its own kind of sweep; (module, replaces the generic sweep
+    # figures of sgd-online, replaces its per-setting scaling section).
+    sections = (
+        (pareto, True, False),  # width x data: heatmaps and slices
+        (leaps, False, True),  # targets or distributions compared: one figure, all arms
+        (lottery, False, False),  # lottery tickets: four arms per seed
+        (init_families, False, True),  # init families and alignment
+    )
     lines, more = [], []
-    if leaps.applies(records):  # targets or distributions compared: one section, all arms
-        lines, more = leaps.section(records, directory, name)
-        records = [r for r in records if r["learner"] != "sgd-online"]
-    scaling_lines, scaling_paths = scaling_section(records, directory, name)
+    sweep_records, scaling_records = records, records
+    for part, own_figures, own_scaling in sections:
+        if not part.applies(records):
+            continue
+        part_lines, part_paths = part.section(records, directory, name)
+        lines, more = lines + part_lines, more + part_paths
+        if own_figures:
+            sweep_records = [r for r in sweep_records if r["learner"] != "sgd-online"]
+        if own_scaling:
+            scaling_records = [r for r in scaling_records if r["learner"] != "sgd-online"]
+    paths = figures.sweep_figures(sweep_records, directory, name)
+    curves = figures.training_curves(records, directory, name)
+    scaling_lines, scaling_paths = scaling_section(scaling_records, directory, name)
     return lines + scaling_lines, paths + ([curves] if curves else []) + more + scaling_paths
