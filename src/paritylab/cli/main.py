@@ -50,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
             help="override a config field (dotted for nested), repeatable",
         )
         sp.add_argument("--seeds", type=int, help="seeds per grid point")
-        sp.add_argument("--executor", default="local", help="local | inline | ray")
+        sp.add_argument(
+            "--executor",
+            default=None,
+            help="local | inline | ray | vmap (default: vmap when JAX sees an accelerator, "
+            "else local)",
+        )
         sp.add_argument("--workers", type=int, help="local worker processes (default: cores)")
         sp.add_argument("--address", help="Ray cluster HOST:PORT (with --executor ray)")
         sp.add_argument("--quiet", action="store_true", help="no progress bar or table")
@@ -184,6 +189,8 @@ def _say_interrupted(signum: int, what: str) -> None:
 
 
 def _run_sweep(args, path, default_name, guard) -> int:
+    if args.executor is None:
+        args.executor = _default_executor(args.quiet)
     if args.executor == "inline" and "jax" not in sys.modules:
         # Like a pool worker: one CPU, so XLA sizes its pool the same way (identical numbers).
         from paritylab.lab.threads import pin_process
@@ -239,6 +246,20 @@ def _run_sweep(args, path, default_name, guard) -> int:
     )
     guard.check()  # a signal during the table or the report: say so, and exit as promised
     return 0
+
+
+def _default_executor(quiet: bool) -> str:
+    """``vmap`` when JAX sees an accelerator (said in one line), else ``local``."""
+    from paritylab.lab.vmap_executor import accelerator
+
+    backend = accelerator()
+    if backend is None:
+        return "local"
+    print(
+        f"executor: vmap (JAX sees a {backend} accelerator; --executor local to override)",
+        file=sys.stderr,
+    )
+    return "vmap"
 
 
 def _wide_console(**kwargs):

@@ -5,6 +5,9 @@ the coordinator stores each outcome the moment it arrives.
 * ``local``: a pool of ``workers`` spawned processes, each with one BLAS/XLA thread.
 * ``ray``: tasks on an existing Ray cluster (``address=HOST:PORT``), one CPU each, with the
   same single-thread environment. Needs the ``paritylab[ray]`` extra.
+* ``vmap``: in this process; runs that differ only in their seed train as one vmapped,
+  compiled program (``paritylab.lab.vmap_executor``), the rest one at a time as ``inline``.
+  The default when JAX sees an accelerator.
 
 A run's numbers depend only on its config and seed, so every executor gives identical
 metrics.
@@ -28,7 +31,7 @@ from paritylab.lab.store import versions
 from paritylab.lab.threads import pin_process, single_thread_env
 from paritylab.lab.worker import execute
 
-EXECUTORS = ("local", "inline", "ray")
+EXECUTORS = ("local", "inline", "ray", "vmap")
 DEFAULT_RETRIES = 2  # a run whose worker is lost runs at most 1 + this many times
 MAX_RETRIES = 10
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -360,7 +363,7 @@ def make_pool(
     """An object with ``map_unordered(runs)`` and ``shutdown(cancel)``, or None for inline.
 
     Args:
-        executor: ``local``, ``inline`` or ``ray``.
+        executor: ``local``, ``inline``, ``ray`` or ``vmap``.
         workers: local worker processes (default: the cores).
         address: the Ray cluster's ``HOST:PORT``.
         retries: times a run whose worker (or Ray node) is lost runs again before it is
@@ -372,6 +375,10 @@ def make_pool(
         return LocalPool(workers or default_workers(), retries=retries, notify=notify)
     if executor == "ray":
         return RayPool(address, retries=retries, notify=notify)
+    if executor == "vmap":
+        from paritylab.lab.vmap_executor import VmapPool
+
+        return VmapPool(notify=notify)
     return None
 
 

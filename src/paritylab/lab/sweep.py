@@ -89,7 +89,7 @@ def run_experiment(
     Args:
         spec: the experiment.
         out: the results directory.
-        executor: ``local``, ``inline`` or ``ray``.
+        executor: ``local``, ``inline``, ``ray`` or ``vmap``.
         workers: local worker processes (default and cap: min(runs, cores); see ``limits``).
         address: the Ray cluster's ``HOST:PORT``.
         quiet: no progress bar.
@@ -195,9 +195,10 @@ def run_experiment(
 
 
 def _execute(spec, todo, pool, store, summary, console, quiet, guard) -> None:
-    if pool is None:  # runs in this process: only an exception can stop one midway
+    if pool is None or getattr(pool, "in_process", False):
+        # Runs in this process (inline, vmap): only an exception can stop one midway.
         guard.raising = True
-        stream = run_inline(todo)
+        stream = run_inline(todo) if pool is None else pool.map_unordered(todo)
     else:  # the pool polls the guard while it waits: no exception from a signal handler
         guard.raising = False
         stream = pool.map_unordered(todo, check=guard.check)

@@ -11,8 +11,11 @@ import time
 import traceback
 
 
-def execute(run) -> dict:
+def execute(run, fitted=None) -> dict:
     """Run one ``RunSpec``: the task's shared data, the learner's fit, the task's scores.
+
+    ``fitted``: ``(data, fit, fit_s)`` of a run already trained elsewhere (the vmap
+    executor's group), which is then only scored.
 
     Returns:
         ``{"status", "metrics", "traces", "info", "error", "wall_s", "versions"}``; a failing
@@ -28,16 +31,19 @@ def execute(run) -> dict:
     try:
         import_plugins(run.plugins)
         task = get_task(run.task)
-        data = task.make_data(run.problem, run.seed)
-        fit_start = time.perf_counter()
-        key = learner_key(run.seed, run.learner)
-        fit_learner = getattr(task, "fit_learner", None)  # a task's protocol, e.g. tuning
-        fit = (
-            fit_learner(run.problem, run.settings, data, key)
-            if fit_learner
-            else run.settings.fit(data, key=key)
-        )
-        fit_s = time.perf_counter() - fit_start
+        if fitted is not None:
+            data, fit, fit_s = fitted
+        else:
+            data = task.make_data(run.problem, run.seed)
+            fit_start = time.perf_counter()
+            key = learner_key(run.seed, run.learner)
+            fit_learner = getattr(task, "fit_learner", None)  # a task's protocol, e.g. tuning
+            fit = (
+                fit_learner(run.problem, run.settings, data, key)
+                if fit_learner
+                else run.settings.fit(data, key=key)
+            )
+            fit_s = time.perf_counter() - fit_start
         scored = task.evaluate(run.problem, data, fit)
         metrics = {**scored["metrics"], **fit.metrics}
         info = {**scored.get("info", {}), **fit.info, "fit_s": fit_s}

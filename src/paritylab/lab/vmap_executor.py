@@ -1,0 +1,259 @@
+"""The ``vmap`` executor: runs that differ only in their seed train as one compiled program.
+
+``--executor vmap`` groups the runs of a sweep that share everything but the seed (the same
+experiment, task, problem config, learner name, version and settings, and plugins) and trains
+each group with ``paritylab.learners.online_seeds.train_group``: S seeds as one vmapped
+program, one large batched matmul per step instead of S small ones, which is what keeps an
+accelerator busy. Each run still yields its own ``(run, outcome)`` with the run id, metrics,
+traces and info that ``paritylab.lab.worker.execute`` gives it alone (to float32 rounding;
+``info["fit_s"]`` and ``wall_s`` are the group's times divided by its size). A group's runs are
+stored when the group finishes; a group that is interrupted is trained again, as a group, when
+the sweep resumes (the stored runs are skipped, as with every executor).
+
+Grouped: ``sgd-online`` runs (online or finite-sample, any optimizer, label noise, curricula,
+the task's in-loop probe). Everything else (other learners, a tuned run, a group of one, a
+group whose training fails, e.g. out of device memory) runs one at a time in this process,
+exactly as ``--executor inline``.
+
+Group size: ``max_group_size`` caps a group by a memory estimate per seed against the
+device's free memory when JAX reports it (``device.memory_stats()``, GPUs and TPUs), else at
+``DEFAULT_MAX_GROUP`` seeds; a larger group is split into near-equal parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+
+DEFAULT_MAX_GROUP = 64  # seeds per group when the device does not report its memory
+SAFETY = 3.0  # XLA's temporaries, fusion buffers and fragmentation beyond the estimate
+MEMORY_FRACTION = 0.8  # of the device's free memory a group may plan to use
+MAX_GROUP = 4096
+
+
+def seed_bytes(learner, *, n: int, eval_size: int, train_samples: int | None = None) -> int:
+    """Estimated device memory (bytes, float32) of one seed of a vmapped ``sgd-online`` group:
+    parameters and their gradients, the initial weights, the optimizer state, the held-out set
+    and its hidden activations at evaluation, the training set (finite mode) and its
+    activations (training accuracy), and a batch's activations; without the safety factor.
+
+    Args:
+        learner: the ``sgd-online`` settings (width, batch size, optimizer).
+        n: input dimension.
+        eval_size: held-out samples.
+        train_samples: training-set size (None: online).
+
+    Returns:
+        bytes.
+    """
+    q = learner.width
+    params = n * q + 2 * q + 1
+    opt_copies = {"adam": 2, "adadelta": 2}.get(learner.optimizer, 0)
+    floats = params * (3 + opt_copies)  # params, gradients, W0 (+ optimizer moments)
+    floats += eval_size * (n + q + 1)  # held-out inputs, hidden layer, outputs
+    floats += learner.batch_size * (n + 3 * q)  # a batch, its activations and their gradient
+    if train_samples:
+        floats += train_samples * (n + q + 2)
+    return 4 * floats
+
+
+def max_group_size(
+    learner, *, n: int, eval_size: int, train_samples: int | None = None, memory: int | None = None
+) -> int:
+    """Seeds per vmapped group: ``MEMORY_FRACTION`` of ``memory`` (the device's free bytes) over
+    ``SAFETY`` x ``seed_bytes``, between 1 and ``MAX_GROUP``; ``DEFAULT_MAX_GROUP`` when the
+    memory is unknown (None: a CPU, where JAX reports none).
+
+    Args:
+        learner: the ``sgd-online`` settings.
+        n: input dimension.
+        eval_size: held-out samples.
+        train_samples: training-set size (None: online).
+        memory: free device memory in bytes, or None.
+
+    Returns:
+        the largest group size.
+    """
+    if memory is None:
+        return DEFAULT_MAX_GROUP
+    per_seed = SAFETY * seed_bytes(learner, n=n, eval_size=eval_size, train_samples=train_samples)
+    return int(max(1, min(MAX_GROUP, MEMORY_FRACTION * memory // per_seed)))
+
+
+def device_memory() -> int | None:
+    """Free bytes of JAX's first device (``bytes_limit - bytes_in_use`` of
+    ``memory_stats()``), or None where it reports none (CPUs)."""
+    import jax
+
+    try:
+        stats = jax.devices()[0].memory_stats()
+    except Exception:  # not implemented on some backends
+        return None
+    if not stats or "bytes_limit" not in stats:
+        return None
+    return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+
+
+def accelerator() -> str | None:
+    """The JAX backend's name when it is not the CPU ("gpu", "tpu"), else None."""
+    import jax
+
+    backend = jax.default_backend()
+    return None if backend == "cpu" else backend
+
+
+def groupable(run) -> bool:
+    """Whether the run can train in a vmapped group (an ``sgd-online`` run that is not tuned,
+    on a task without its own fitting protocol)."""
+    from paritylab.lab.config import import_plugins
+    from paritylab.lab.tasks import get_task
+    from paritylab.learners.online import OnlineSGD
+
+    if type(run.settings) is not OnlineSGD or getattr(run.problem, "tune", False):
+        return False
+    try:
+        import_plugins(run.plugins)
+        task = get_task(run.task)
+    except Exception:
+        return False
+    return getattr(task, "fit_learner", None) is None
+
+
+def group_key(run) -> str:
+    """What a group shares: everything that determines the run but its seed."""
+    return json.dumps(
+        {
+            "experiment": run.experiment,
+            "task": run.task,
+            "problem": dataclasses.asdict(run.problem),
+            "learner": run.learner,
+            "version": type(run.settings).version,
+            "settings": dataclasses.asdict(run.settings),
+            "plugins": list(run.plugins),
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
+def _cap(run, memory: int | None) -> int:
+    p = run.problem
+    n, m = getattr(p, "n", 1), getattr(p, "train_samples", None)
+    held_out = getattr(p, "eval_size", 0) or 0
+    if getattr(p, "train_set", None) == "cube":  # all 2^n inputs, to train and to score
+        m = held_out = 2**n
+    return max_group_size(run.settings, n=n, eval_size=held_out, train_samples=m, memory=memory)
+
+
+def plan_groups(runs, *, memory: int | None = None, cap: int | None = None) -> list[list]:
+    """Split runs into groups to train together, in the order they come: runs with the same
+    ``group_key`` that are ``groupable``, split into near-equal parts of at most the size cap
+    (``cap``, else ``max_group_size`` for ``memory``); every other run alone.
+
+    Args:
+        runs: ``RunSpec`` objects.
+        memory: free device memory in bytes (None: unknown).
+        cap: a fixed size cap instead of the memory estimate.
+
+    Returns:
+        a list of groups (lists of runs); a group of one runs on its own.
+    """
+    groups: dict[str, list] = {}
+    order: list = []
+    for run in runs:
+        if groupable(run):
+            key = group_key(run)
+            if key not in groups:
+                groups[key] = []
+                order.append(groups[key])
+            groups[key].append(run)
+        else:
+            order.append([run])
+    out = []
+    for group in order:
+        size = cap if cap is not None else _cap(group[0], memory)
+        parts = -(-len(group) // max(1, size))
+        base, extra = divmod(len(group), parts)
+        start = 0
+        for i in range(parts):
+            end = start + base + (i < extra)
+            out.append(group[start:end])
+            start = end
+    return out
+
+
+def run_group(runs) -> list[tuple[object, dict]]:
+    """Train a group of runs that differ only in their seed as one vmapped program and score
+    each as ``worker.execute`` does.
+
+    Args:
+        runs: the group (``groupable`` runs with one ``group_key``).
+
+    Returns:
+        ``[(run, outcome), ...]`` in the group's order.
+    """
+    from paritylab.lab.config import import_plugins
+    from paritylab.lab.tasks import get_task
+    from paritylab.lab.worker import execute
+    from paritylab.learners import learner_key
+    from paritylab.learners.online_seeds import fit_group
+
+    start = time.perf_counter()
+    import_plugins(runs[0].plugins)
+    task = get_task(runs[0].task)
+    datas = [task.make_data(r.problem, r.seed) for r in runs]
+    keys = [learner_key(r.seed, r.learner) for r in runs]
+    fit_start = time.perf_counter()
+    fits = fit_group(runs[0].settings, datas, keys)
+    share = (time.perf_counter() - fit_start) / len(runs)
+    out = []
+    for run, data, fit in zip(runs, datas, fits, strict=True):
+        out.append((run, execute(run, fitted=(data, fit, share))))
+    wall = (time.perf_counter() - start) / len(runs)
+    for _, outcome in out:
+        outcome["wall_s"] = wall
+    return out
+
+
+class VmapPool:
+    """Runs in this process: groups of seeds as vmapped programs (``run_group``), everything
+    else one at a time (``worker.execute``). ``in_process``: a stop signal interrupts it
+    directly, as with the inline executor (a group cut short is trained again on resume).
+
+    Args:
+        notify: called with one line (a group that fell back to one run at a time).
+        cap: a fixed group-size cap (default: ``max_group_size`` of the device's memory).
+    """
+
+    in_process = True
+
+    def __init__(self, *, notify=None, cap: int | None = None):
+        self.notify = notify or (lambda message: None)
+        self.cap = cap
+
+    def map_unordered(self, runs, check=None) -> Iterator[tuple[object, dict]]:
+        """Yield ``(run, outcome)``: a group's runs together when the group finishes."""
+        from paritylab.lab.worker import execute
+
+        groups = plan_groups(runs, memory=device_memory(), cap=self.cap)
+        for group in groups:
+            if check is not None:
+                check()
+            if len(group) == 1:
+                yield group[0], execute(group[0])
+                continue
+            try:
+                results = run_group(group)
+            except Exception as err:  # e.g. out of device memory: one run at a time instead
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+                self.notify(
+                    f"note: a vmapped group of {len(group)} {group[0].learner} runs failed "
+                    f"({type(err).__name__}: {first}); running them one at a time"
+                )
+                results = ((run, execute(run)) for run in group)
+            yield from results
+
+    def shutdown(self, cancel: bool = False) -> None:
+        """Nothing to stop: everything ran in this process."""
