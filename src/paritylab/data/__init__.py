@@ -4,7 +4,7 @@ A problem is an input distribution times a target (plus label noise); the digit-
 live in ``paritylab.data.digits``.
 """
 
-from paritylab.data.cube import biased_cube, uniform_cube, uniform_signs
+from paritylab.data.cube import all_points, biased_cube, uniform_cube, uniform_signs
 from paritylab.data.distributions import (
     EASY,
     PART_NAMES,
@@ -54,6 +54,7 @@ __all__ = [
     "Subcube",
     "SupportAligned",
     "Uniform",
+    "all_points",
     "biased_cube",
     "check_dm_k",
     "check_label_noise",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def uniform_cube(key: jax.Array, m: int, n: int) -> jax.Array:
@@ -68,3 +69,17 @@ def biased_cube(key: jax.Array, m: int, n: int, p_minus) -> jax.Array:
     p = jnp.broadcast_to(jnp.asarray(p_minus, jnp.float32), (n,))
     minus = jax.random.uniform(key, (m, n)) < p
     return jnp.where(minus, -1.0, 1.0).astype(jnp.float32)
+
+
+def all_points(n: int) -> np.ndarray:
+    """Every point of {-1,+1}^n once, as a float64 (2^n, n) array; row r has x_j = -1 exactly
+    when bit j of r is set.
+
+    Args:
+        n: dimension (2^n rows: keep n small).
+
+    Returns:
+        the points.
+    """
+    bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
+    return 1.0 - 2.0 * bits

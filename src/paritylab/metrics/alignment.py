@@ -41,20 +41,21 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from paritylab.data import all_points
+
 EXACT_MAX_N = 16
 
 
 def cube(n: int) -> np.ndarray:
-    """All 2^n points of {-1,+1}^n as a float64 (2^n, n) array (row r: bit j of r <=> x_j = -1).
+    """All 2^n points of {-1,+1}^n (``paritylab.data.all_points``; n <= ``EXACT_MAX_N`` here).
 
     Args:
-        n: dimension (<= ``EXACT_MAX_N``).
+        n: dimension.
 
     Returns:
-        the points.
+        the (2^n, n) float64 array.
     """
-    bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
-    return 1.0 - 2.0 * bits
+    return all_points(n)
 
 
 def _inputs(n: int, samples: int | None, key) -> tuple[np.ndarray, bool]:

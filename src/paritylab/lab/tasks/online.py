@@ -52,9 +52,11 @@ from paritylab.data import (
     BiasRamp,
     Mixture,
     Problem,
+    Sample,
     Schedule,
     Subcube,
     Uniform,
+    all_points,
     check_label_noise,
     check_support,
     draw_support,
@@ -299,10 +301,7 @@ def cube_sample(problem: Problem, n: int):
     Returns:
         a ``paritylab.data.problem.Sample`` of 2^n rows.
     """
-    bits = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1
-    from paritylab.data.problem import Sample
-
-    x = jnp.asarray(1.0 - 2.0 * bits, jnp.float32)
+    x = jnp.asarray(all_points(n), jnp.float32)
     return Sample(x, problem.target(x), jnp.zeros(2**n, jnp.int32))
 
 
