@@ -128,6 +128,48 @@ def test_vmap_records_equal_inline(inline_store, tmp_path):
     assert gf2 and all(r["metrics"] == b[r["run_id"]]["metrics"] for r in gf2)
 
 
+def test_which_learners_train_in_groups():
+    """Grouped: learners whose own class defines both fit and fit_group; a subclass that
+    changes fit (lottery-ticket) or a learner without a group path runs alone."""
+    from paritylab.learners import JointSGD, LinearRaw
+    from paritylab.learners.base import trains_in_groups
+    from paritylab.learners.lottery import LotteryTicket
+
+    assert trains_in_groups(OnlineSGD) and trains_in_groups(JointSGD)
+    assert not trains_in_groups(LotteryTicket) and not trains_in_groups(LinearRaw)
+    dm = {"task": "dm", "learners": ["joint-sgd", "linear-raw"], "seeds": 3}
+    runs = spec_from_dict({**dm, "config": {"n": 11, "k": 3}}).runs()
+    sizes = sorted((g[0].learner, len(g)) for g in vx.plan_groups(runs))
+    assert sizes == [("joint-sgd", 3)] + [("linear-raw", 1)] * 3
+    tuned = spec_from_dict({**dm, "config": {"n": 11, "k": 3, "n_val": 50, "tune": True}})
+    assert all(len(g) == 1 for g in vx.plan_groups(tuned.runs()))  # tuning: one at a time
+
+
+def test_joint_sgd_group_equals_one_run_at_a_time(tmp_path, monkeypatch):
+    from paritylab.learners import JointSGD
+
+    sizes = []
+    group_fit = JointSGD.fit_group
+
+    def counted(self, datas, keys):
+        sizes.append(len(datas))
+        return group_fit(self, datas, keys)
+
+    monkeypatch.setattr(JointSGD, "fit_group", counted)
+    spec = {
+        "experiment": "vj",
+        "task": "dm",
+        "learners": ["joint-sgd"],
+        "seeds": 3,
+        "config": {"n": 11, "k": 3, "width": 16, "n_train": 400, "n_test": 400, "steps": 300},
+    }
+    run_experiment(spec_from_dict(spec), tmp_path / "v", executor="vmap", quiet=True)
+    run_experiment(spec_from_dict(spec), tmp_path / "i", executor="inline", quiet=True)
+    a, b = _records(tmp_path / "v"), _records(tmp_path / "i")
+    assert len(a) == 3 and sizes[0] == 3  # one group of three, then three single fits
+    _same(a, b)
+
+
 def _compare_group(config: dict, learner: OnlineSGD, seeds=(0, 1, 2), tol=1e-4) -> None:
     """train_group against each seed's one-run fit (t_c, steps and trace steps exactly);
     without the task's probe (compiles faster; the sweep tests above keep it)."""

@@ -10,14 +10,18 @@ traces and info that ``paritylab.lab.worker.execute`` gives it alone (to float32
 stored when the group finishes; a group that is interrupted is trained again, as a group, when
 the sweep resumes (the stored runs are skipped, as with every executor).
 
-Grouped: ``sgd-online`` runs (online or finite-sample, any optimizer, label noise, curricula,
-the task's in-loop probe). Everything else (other learners, a tuned run, a group of one, a
-group whose training fails, e.g. out of device memory) runs one at a time in this process,
-exactly as ``--executor inline``.
+Grouped: runs of a learner that trains in groups (``paritylab.learners.base.trains_in_groups``:
+its class overrides ``fit_group``): ``sgd-online`` (online or finite-sample, any optimizer,
+label noise, curricula, the task's in-loop probe) and ``joint-sgd``; a task with its own
+fitting protocol (``fit_learner``) groups only where it says so (``groups_runs``: the dm task
+without ``tune``). Everything else (other learners, a tuned run, a group of one, a group whose
+training fails, e.g. out of device memory) runs one at a time in this process, exactly as
+``--executor inline``.
 
-Group size: ``max_group_size`` caps a group by a memory estimate per seed against the
-device's free memory when JAX reports it (``device.memory_stats()``, GPUs and TPUs), else at
-``DEFAULT_MAX_GROUP`` seeds; a larger group is split into near-equal parts.
+Group size: ``cap_for`` caps a group by the learner's memory estimate per seed
+(``Learner.seed_bytes``) against the device's free memory when JAX reports it
+(``device.memory_stats()``, GPUs and TPUs), else at ``DEFAULT_MAX_GROUP`` seeds; a larger
+group is split into near-equal parts.
 """
 
 from __future__ import annotations
@@ -34,10 +38,8 @@ MAX_GROUP = 4096
 
 
 def seed_bytes(learner, *, n: int, eval_size: int, train_samples: int | None = None) -> int:
-    """Estimated device memory (bytes, float32) of one seed of a vmapped ``sgd-online`` group:
-    parameters and their gradients, the initial weights, the optimizer state, the held-out set
-    and its hidden activations at evaluation, the training set (finite mode) and its
-    activations (training accuracy), and a batch's activations; without the safety factor.
+    """Estimated device memory of one seed of a vmapped ``sgd-online`` group, without the
+    safety factor (``paritylab.learners.online_seeds.online_seed_bytes``).
 
     Args:
         learner: the ``sgd-online`` settings (width, batch size, optimizer).
@@ -48,23 +50,15 @@ def seed_bytes(learner, *, n: int, eval_size: int, train_samples: int | None = N
     Returns:
         bytes.
     """
-    q = learner.width
-    params = n * q + 2 * q + 1
-    opt_copies = {"adam": 2, "adadelta": 2}.get(learner.optimizer, 0)
-    floats = params * (3 + opt_copies)  # params, gradients, W0 (+ optimizer moments)
-    floats += eval_size * (n + q + 1)  # held-out inputs, hidden layer, outputs
-    floats += learner.batch_size * (n + 3 * q)  # a batch, its activations and their gradient
-    if train_samples:
-        floats += train_samples * (n + q + 2)
-    return 4 * floats
+    from paritylab.learners.online_seeds import online_seed_bytes
+
+    return online_seed_bytes(learner, n=n, eval_size=eval_size, train_samples=train_samples)
 
 
 def max_group_size(
     learner, *, n: int, eval_size: int, train_samples: int | None = None, memory: int | None = None
 ) -> int:
-    """Seeds per vmapped group: ``MEMORY_FRACTION`` of ``memory`` (the device's free bytes) over
-    ``SAFETY`` x ``seed_bytes``, between 1 and ``MAX_GROUP``; ``DEFAULT_MAX_GROUP`` when the
-    memory is unknown (None: a CPU, where JAX reports none).
+    """Seeds per vmapped ``sgd-online`` group (``cap_for``) for these sizes.
 
     Args:
         learner: the ``sgd-online`` settings.
@@ -76,10 +70,25 @@ def max_group_size(
     Returns:
         the largest group size.
     """
-    if memory is None:
+    per_seed = seed_bytes(learner, n=n, eval_size=eval_size, train_samples=train_samples)
+    return cap_for(per_seed, memory)
+
+
+def cap_for(per_seed: int | None, memory: int | None) -> int:
+    """Seeds per group: ``MEMORY_FRACTION`` of ``memory`` (the device's free bytes) over
+    ``SAFETY`` x ``per_seed``, between 1 and ``MAX_GROUP``; ``DEFAULT_MAX_GROUP`` when either is
+    unknown (None: a CPU, where JAX reports no memory, or a learner without an estimate).
+
+    Args:
+        per_seed: one seed's estimated bytes (``Learner.seed_bytes``), or None.
+        memory: free device memory in bytes, or None.
+
+    Returns:
+        the largest group size.
+    """
+    if memory is None or per_seed is None:
         return DEFAULT_MAX_GROUP
-    per_seed = SAFETY * seed_bytes(learner, n=n, eval_size=eval_size, train_samples=train_samples)
-    return int(max(1, min(MAX_GROUP, MEMORY_FRACTION * memory // per_seed)))
+    return int(max(1, min(MAX_GROUP, MEMORY_FRACTION * memory // (SAFETY * per_seed))))
 
 
 def device_memory() -> int | None:
@@ -105,20 +114,24 @@ def accelerator() -> str | None:
 
 
 def groupable(run) -> bool:
-    """Whether the run can train in a vmapped group (an ``sgd-online`` run that is not tuned,
-    on a task without its own fitting protocol)."""
+    """Whether the run can train in a vmapped group: its learner trains in groups
+    (``paritylab.learners.base.trains_in_groups``: ``sgd-online``, ``joint-sgd``), and its task
+    fits it with the learner's own ``fit`` (no ``fit_learner`` protocol, or one the task says
+    is off for this config through ``groups_runs``, e.g. ``dm`` without ``tune``)."""
     from paritylab.lab.config import import_plugins
     from paritylab.lab.tasks import get_task
-    from paritylab.learners.online import OnlineSGD
+    from paritylab.learners.base import trains_in_groups
 
-    if type(run.settings) is not OnlineSGD or getattr(run.problem, "tune", False):
+    if not trains_in_groups(type(run.settings)):
         return False
     try:
         import_plugins(run.plugins)
         task = get_task(run.task)
     except Exception:
         return False
-    return getattr(task, "fit_learner", None) is None
+    if getattr(task, "fit_learner", None) is None:
+        return True
+    return bool(getattr(task, "groups_runs", lambda config: False)(run.problem))
 
 
 def group_key(run) -> str:
@@ -139,12 +152,7 @@ def group_key(run) -> str:
 
 
 def _cap(run, memory: int | None) -> int:
-    p = run.problem
-    n, m = getattr(p, "n", 1), getattr(p, "train_samples", None)
-    held_out = getattr(p, "eval_size", 0) or 0
-    if getattr(p, "train_set", None) == "cube":  # all 2^n inputs, to train and to score
-        m = held_out = 2**n
-    return max_group_size(run.settings, n=n, eval_size=held_out, train_samples=m, memory=memory)
+    return cap_for(run.settings.seed_bytes(run.problem), memory)
 
 
 def plan_groups(runs, *, memory: int | None = None, cap: int | None = None) -> list[list]:
@@ -198,7 +206,6 @@ def run_group(runs) -> list[tuple[object, dict]]:
     from paritylab.lab.tasks import get_task
     from paritylab.lab.worker import execute
     from paritylab.learners import learner_key
-    from paritylab.learners.online_seeds import fit_group
 
     start = time.perf_counter()
     import_plugins(runs[0].plugins)
@@ -206,7 +213,7 @@ def run_group(runs) -> list[tuple[object, dict]]:
     datas = [task.make_data(r.problem, r.seed) for r in runs]
     keys = [learner_key(r.seed, r.learner) for r in runs]
     fit_start = time.perf_counter()
-    fits = fit_group(runs[0].settings, datas, keys)
+    fits = runs[0].settings.fit_group(datas, keys)
     share = (time.perf_counter() - fit_start) / len(runs)
     out = []
     for run, data, fit in zip(runs, datas, fits, strict=True):

@@ -109,9 +109,54 @@ class Learner:
         """
         raise NotImplementedError
 
+    def fit_group(self, datas: list[TrainingData], keys: list) -> list[Fit]:
+        """``fit(datas[s], key=keys[s])`` for every seed s. A learner that can train several
+        seeds as one vectorised program (the ``vmap`` executor) overrides this; the result
+        must equal the one-run fits to float32 rounding. Only a class that defines both
+        ``fit`` and ``fit_group`` itself is grouped (``trains_in_groups``), so a subclass that
+        changes ``fit`` never inherits a group path that would skip its change.
+
+        Args:
+            datas: per seed, the task's data (same shapes).
+            keys: per seed, the run's key.
+
+        Returns:
+            one ``Fit`` per seed.
+        """
+        return [self.fit(d, key=k) for d, k in zip(datas, keys, strict=True)]
+
+    def seed_bytes(self, problem) -> int | None:
+        """Device memory of one seed in a vmapped group (bytes), for group sizing; None when
+        unknown (the executor's default cap applies).
+
+        Args:
+            problem: the run's problem config.
+
+        Returns:
+            bytes, or None.
+        """
+        return None
+
     def settings(self) -> dict:
         """The settings as a plain dict (what a run id hashes)."""
         return dataclasses.asdict(self)
+
+
+def trains_in_groups(cls: type) -> bool:
+    """Whether learners of ``cls`` train seeds as one vectorised program: ``fit_group`` is
+    overridden, by the same class that defines ``fit``.
+
+    Args:
+        cls: a ``Learner`` subclass.
+
+    Returns:
+        True or False.
+    """
+
+    def owner(name: str) -> type:
+        return next(c for c in cls.__mro__ if name in vars(c))
+
+    return owner("fit_group") is not Learner and owner("fit_group") is owner("fit")
 
 
 _REGISTRY: dict[str, type[Learner]] = {}

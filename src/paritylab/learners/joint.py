@@ -91,31 +91,68 @@ class JointSGD(Learner):
 
     def fit(self, data: TrainingData, *, key: jax.Array) -> Fit:
         """Train (W, b, u) on ``data.train``."""
-        x, y = data.train.x, data.train.y
-        k_init, k_train = jax.random.split(key)
-        params0 = self.init_params(k_init, int(x.shape[1]))
+        return self.fit_group([data], [key])[0]
+
+    def fit_group(self, datas: list[TrainingData], keys: list) -> list[Fit]:
+        """``fit`` for every seed; several seeds train as one vmapped program (the same steps,
+        batches and numbers as one at a time, to float32 rounding).
+
+        Args:
+            datas: per seed, the task's data (training sets of one shape).
+            keys: per seed, the run's key.
+
+        Returns:
+            one ``Fit`` per seed.
+        """
+        x = jnp.stack([d.train.x for d in datas])
+        y = jnp.stack([d.train.y for d in datas])
+        k_init, k_train = zip(*(jax.random.split(k) for k in keys), strict=True)
+        n, m = int(x.shape[2]), int(y.shape[1])
+        params0 = [self.init_params(k, n) for k in k_init]
+        params0 = jax.tree.map(lambda *a: jnp.stack(a), *params0)
         chunk_len = max(1, min(TRACE_EVERY, self.steps))
         chunks = max(1, self.steps // chunk_len)
-        batch = min(int(self.batch_size), int(y.shape[0]))
-        params, losses = _train(
+        statics = (
             self.optimizer,
             self.loss,
-            x,
-            y,
-            params0,
-            k_train,
-            self.lr,
-            self.weight_decay,
+            float(self.weight_decay),
             self.weight_decay_mode,
-            batch,
+            min(int(self.batch_size), m),
             chunks,
             chunk_len,
         )
-        support = getattr(data.problem.target, "support", None)
-        metrics = {} if support is None else support_weight_stats(params, support)
+        if len(datas) == 1:  # the one-run program (no vmap axis)
+            one = jax.tree.map(lambda a: a[0], params0)
+            p, losses = _train(*statics[:2], x[0], y[0], one, k_train[0], self.lr, *statics[2:])
+            params, losses = jax.tree.map(lambda a: a[None], p), losses[None]
+        else:
+            params, losses = _train_group(
+                *statics[:2], x, y, params0, jnp.stack(k_train), self.lr, *statics[2:]
+            )
         steps = [int(s) for s in range(chunk_len, (chunks + 1) * chunk_len, chunk_len)]
-        traces = {"step": steps, "train_loss": [float(v) for v in losses]}
-        return Fit(partial(_apply_net, params), metrics, traces, state={"params": params})
+        fits = []
+        for s, data in enumerate(datas):
+            p = jax.tree.map(lambda a, s=s: a[s], params)
+            support = getattr(data.problem.target, "support", None)
+            metrics = {} if support is None else support_weight_stats(p, support)
+            traces = {"step": steps, "train_loss": [float(v) for v in losses[s]]}
+            fits.append(Fit(partial(_apply_net, p), metrics, traces, state={"params": p}))
+        return fits
+
+    def seed_bytes(self, problem) -> int:
+        """One seed's memory in a vmapped group: its training set, the parameters with their
+        gradients and optimizer state, and a batch's activations (float32).
+
+        Args:
+            problem: the dm task's problem config (``n``, ``n_train``).
+
+        Returns:
+            bytes.
+        """
+        n, m, q = problem.n, getattr(problem, "n_train", 0), self.width
+        params = q * (n + 2)
+        opt_copies = {"adam": 2, "adadelta": 2}.get(self.optimizer, 0)
+        return 4 * (m * (n + 1) + params * (2 + opt_copies) + self.batch_size * (n + 3 * q))
 
 
 # Keyed on names, shapes and weight decay (lr is traced): the seeds of a sweep share one
@@ -132,3 +169,17 @@ def _train(optimizer, loss, x, y, params0, key, lr, weight_decay, mode, batch, c
         objective, opt, params0, key, m=y.shape[0], batch=batch, chunks=chunks, chunk_len=chunk_len
     )
     return params, losses
+
+
+@partial(jax.jit, static_argnums=(0, 1, 7, 8, 9, 10, 11))
+def _train_group(
+    optimizer, loss, xs, ys, params0s, keys, lr, weight_decay, mode, batch, chunks, chunk_len
+):
+    """``_train`` vmapped over a leading seed axis of (x, y, params0, key)."""
+
+    def one(x, y, params0, key):
+        return _train(
+            optimizer, loss, x, y, params0, key, lr, weight_decay, mode, batch, chunks, chunk_len
+        )
+
+    return jax.vmap(one)(xs, ys, params0s, keys)

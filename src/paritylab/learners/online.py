@@ -417,6 +417,39 @@ class OnlineSGD(Learner):
         ``data.test``; stop at success + ``after_success``, at the cap, or on divergence."""
         return self.train_from(self.initial_params(data, key=key), data, key=key)
 
+    def fit_group(self, datas: list[TrainingData], keys: list) -> list[Fit]:
+        """``fit`` for every seed as one vmapped program
+        (``paritylab.learners.online_seeds.fit_group``).
+
+        Args:
+            datas: per seed, the task's data.
+            keys: per seed, the run's key.
+
+        Returns:
+            one ``Fit`` per seed, equal to ``fit``'s to float32 rounding.
+        """
+        from paritylab.learners.online_seeds import fit_group
+
+        return fit_group(self, datas, keys)
+
+    def seed_bytes(self, problem) -> int:
+        """One seed's device memory in a vmapped group (``online_seed_bytes``; a cube
+        training set counts 2^n inputs to train on and to score).
+
+        Args:
+            problem: the online task's problem config.
+
+        Returns:
+            bytes.
+        """
+        from paritylab.learners.online_seeds import online_seed_bytes
+
+        n, m = problem.n, getattr(problem, "train_samples", None)
+        held_out = getattr(problem, "eval_size", 0) or 0
+        if getattr(problem, "train_set", None) == "cube":
+            m = held_out = 2**n
+        return online_seed_bytes(self, n=n, eval_size=held_out, train_samples=m)
+
     def train_from(self, params: dict, data: TrainingData, *, key: jax.Array) -> Fit:
         """``fit`` from given initial parameters (any width; ``width`` and the init fields
         are not read): the loop, stopping rule, metrics and traces of ``fit``.

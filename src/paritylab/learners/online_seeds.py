@@ -247,6 +247,34 @@ def _fit(learner, traces, t_c, t, diverged, params_t, plan: LoopPlan, data) -> F
     )
 
 
+def online_seed_bytes(
+    learner: OnlineSGD, *, n: int, eval_size: int, train_samples: int | None = None
+) -> int:
+    """Estimated device memory (bytes, float32) of one seed of a vmapped ``sgd-online`` group:
+    parameters and their gradients, the initial weights, the optimizer state, the held-out set
+    and its hidden activations at evaluation, the training set (finite mode) and its
+    activations (training accuracy), and a batch's activations; without a safety factor.
+
+    Args:
+        learner: the ``sgd-online`` settings (width, batch size, optimizer).
+        n: input dimension.
+        eval_size: held-out samples.
+        train_samples: training-set size (None: online).
+
+    Returns:
+        bytes.
+    """
+    q = learner.width
+    params = n * q + 2 * q + 1
+    opt_copies = {"adam": 2, "adadelta": 2}.get(learner.optimizer, 0)
+    floats = params * (3 + opt_copies)  # params, gradients, W0 (+ optimizer moments)
+    floats += eval_size * (n + q + 1)  # held-out inputs, hidden layer, outputs
+    floats += learner.batch_size * (n + 3 * q)  # a batch, its activations and their gradient
+    if train_samples:
+        floats += train_samples * (n + q + 2)
+    return 4 * floats
+
+
 def fit_group(learner: OnlineSGD, datas: Sequence[TrainingData], keys) -> list[Fit]:
     """``learner.fit(datas[s], key=keys[s])`` for every s, as one program (``train_group``
     from each seed's ``initial_params``).
@@ -323,6 +351,7 @@ def train_online_seeds(learner: OnlineSGD, params_batch, problem, tests, *, keys
 __all__ = [
     "SeedsResult",
     "fit_group",
+    "online_seed_bytes",
     "train_group",
     "train_online_seeds",
 ]

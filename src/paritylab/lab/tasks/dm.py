@@ -105,6 +105,19 @@ def fit_learner(config: DMConfig, learner, data: TrainingData, key) -> Fit:
     return learner.fit(data, key=key)
 
 
+def groups_runs(config: DMConfig) -> bool:
+    """Whether runs of this config may train in vectorised groups (the ``vmap`` executor):
+    yes unless ``tune`` (then ``fit_learner`` runs the tuning protocol instead of ``fit``).
+
+    Args:
+        config: the problem config.
+
+    Returns:
+        True or False.
+    """
+    return not config.tune
+
+
 def evaluate(config: DMConfig, data: TrainingData, fit: Fit) -> dict:
     """Test metrics per part, train accuracy, the reference and, for linear methods, bounds.
 
