@@ -237,10 +237,11 @@ def rademacher_init(
         the parameter pytree.
     """
     check_width(width)
-    kw, kr = jax.random.split(key)
+    # A third key of its own for the perturbation (the signs do not depend on sigma; with
+    # JAX's partitionable threefry the first two keys are those of split(key, 2)).
+    kw, kr, kn = jax.random.split(key, 3)
     signs = _flat(jax.random.rademacher, kw, (width, n), dtype=jnp.float32)
-    # The perturbation has a key of its own, so the signs do not depend on sigma.
-    g = _flat(jax.random.normal, jax.random.fold_in(kw, 1), (width, n))
+    g = _flat(jax.random.normal, kn, (width, n))
     w = (signs + noise * g) * (scale / jnp.sqrt(n))
     b, u = _bias_and_output(kr, width, bias_range)
     return {"W": w.astype(jnp.float32), "b": b, "u": u}
