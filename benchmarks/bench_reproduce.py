@@ -3,7 +3,7 @@
 The command runs as a subprocess with the environment of the caller (no thread pinning: this is
 what a user gets, default executor and workers). Reported per run:
 
-* wall seconds from start to exit (the issue's target is under 60 s);
+* wall seconds from start to exit (the target is under 60 s);
 * the largest peak RSS of any single process in the tree:
   ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` after the wait (covers grandchildren that
   were waited for, e.g. pool workers);

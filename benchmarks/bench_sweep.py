@@ -3,7 +3,7 @@
 Calls ``sweep_scaling.measure()`` (repeats alternate the order 1, 2 / 2, 1; medians) and
 reports the speed-up of 2 workers over 1 beside the matmul probe's parallel capacity (the
 summed GFLOP/s of two concurrent single-thread processes over one: 1.0 = the two vCPUs share
-one physical core, 2.0 = two real cores), taken before and after. The issue's target is
+one physical core, 2.0 = two real cores), taken before and after. The target is
 >= 0.95 (2 workers never slower than 1); 2.0 is only possible when the probe says ~2.
 
 ``--quick``: one repeat of a lighter sweep (same 16 runs, width 256, 3,000 samples, 300
