@@ -20,6 +20,7 @@ from paritylab.lab.store import Store
 from paritylab.lab.sweep import run_experiment
 from paritylab.lab.tasks import online as online_task
 from paritylab.learners import OnlineSGD, learner_key, online_seeds
+from paritylab.learners.online_seeds import online_seed_bytes
 
 SWEEP = {
     "experiment": "vm",
@@ -103,18 +104,22 @@ def test_runs_group_by_everything_but_the_seed():
 def test_group_size_from_memory():
     learner = OnlineSGD(width=1000)
     sizes = {"n": 100, "eval_size": 8192}
-    assert vx.max_group_size(learner, **sizes) == vx.DEFAULT_MAX_GROUP  # memory unknown
-    per_seed = vx.seed_bytes(learner, **sizes)
+    per_seed = online_seed_bytes(learner, **sizes)
+    assert vx.cap_for(per_seed, None) == vx.DEFAULT_MAX_GROUP  # memory unknown
     assert per_seed > 4 * 8192 * 1000  # the held-out activations alone
     gib = 1 << 30
-    big = vx.max_group_size(learner, **sizes, memory=100 * gib)
+    big = vx.cap_for(per_seed, 100 * gib)
     assert big == int(vx.MEMORY_FRACTION * 100 * gib // (vx.SAFETY * per_seed))
-    assert vx.max_group_size(learner, **sizes, memory=10 * gib) < big
-    assert vx.max_group_size(learner, **sizes, memory=1) == 1
-    assert vx.max_group_size(OnlineSGD(width=1), n=2, eval_size=1, memory=1 << 50) == vx.MAX_GROUP
+    assert vx.cap_for(per_seed, 10 * gib) < big
+    assert vx.cap_for(per_seed, 1) == 1
+    tiny = online_seed_bytes(OnlineSGD(width=1), n=2, eval_size=1)
+    assert vx.cap_for(tiny, 1 << 50) == vx.MAX_GROUP
     adam = OnlineSGD(width=1000, optimizer="adam")
-    assert vx.seed_bytes(adam, **sizes) > per_seed
-    assert vx.seed_bytes(learner, **sizes, train_samples=1000) > per_seed
+    assert online_seed_bytes(adam, **sizes) > per_seed
+    assert online_seed_bytes(learner, **sizes, train_samples=1000) > per_seed
+    # The learner's own estimate reads its problem config.
+    problem = online_task.OnlineProblemConfig(n=100, eval_size=8192)
+    assert learner.seed_bytes(problem) == per_seed
 
 
 def test_vmap_records_equal_inline(inline_store, tmp_path):

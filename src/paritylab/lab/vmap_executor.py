@@ -37,43 +37,6 @@ MEMORY_FRACTION = 0.8  # of the device's free memory a group may plan to use
 MAX_GROUP = 4096
 
 
-def seed_bytes(learner, *, n: int, eval_size: int, train_samples: int | None = None) -> int:
-    """Estimated device memory of one seed of a vmapped ``sgd-online`` group, without the
-    safety factor (``paritylab.learners.online_seeds.online_seed_bytes``).
-
-    Args:
-        learner: the ``sgd-online`` settings (width, batch size, optimizer).
-        n: input dimension.
-        eval_size: held-out samples.
-        train_samples: training-set size (None: online).
-
-    Returns:
-        bytes.
-    """
-    from paritylab.learners.online_seeds import online_seed_bytes
-
-    return online_seed_bytes(learner, n=n, eval_size=eval_size, train_samples=train_samples)
-
-
-def max_group_size(
-    learner, *, n: int, eval_size: int, train_samples: int | None = None, memory: int | None = None
-) -> int:
-    """Seeds per vmapped ``sgd-online`` group (``cap_for``) for these sizes.
-
-    Args:
-        learner: the ``sgd-online`` settings.
-        n: input dimension.
-        eval_size: held-out samples.
-        train_samples: training-set size (None: online).
-        memory: free device memory in bytes, or None.
-
-    Returns:
-        the largest group size.
-    """
-    per_seed = seed_bytes(learner, n=n, eval_size=eval_size, train_samples=train_samples)
-    return cap_for(per_seed, memory)
-
-
 def cap_for(per_seed: int | None, memory: int | None) -> int:
     """Seeds per group: ``MEMORY_FRACTION`` of ``memory`` (the device's free bytes) over
     ``SAFETY`` x ``per_seed``, between 1 and ``MAX_GROUP``; ``DEFAULT_MAX_GROUP`` when either is
@@ -158,7 +121,7 @@ def _cap(run, memory: int | None) -> int:
 def plan_groups(runs, *, memory: int | None = None, cap: int | None = None) -> list[list]:
     """Split runs into groups to train together, in the order they come: runs with the same
     ``group_key`` that are ``groupable``, split into near-equal parts of at most the size cap
-    (``cap``, else ``max_group_size`` for ``memory``); every other run alone.
+    (``cap``, else ``cap_for`` the learner's ``seed_bytes`` and ``memory``); every other run alone.
 
     Args:
         runs: ``RunSpec`` objects.
@@ -231,7 +194,7 @@ class VmapPool:
 
     Args:
         notify: called with one line (a group that fell back to one run at a time).
-        cap: a fixed group-size cap (default: ``max_group_size`` of the device's memory).
+        cap: a fixed group-size cap (default: ``cap_for`` the device's memory).
     """
 
     in_process = True

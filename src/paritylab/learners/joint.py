@@ -20,7 +20,12 @@ import jax.numpy as jnp
 from paritylab.errors import BadInput
 from paritylab.learners.base import Fit, Learner, TrainingData
 from paritylab.learners.loop import chunked_descent
-from paritylab.learners.optimizers import OPTIMIZERS, WEIGHT_DECAY_MODES, make_optimizer
+from paritylab.learners.optimizers import (
+    OPTIMIZERS,
+    STATE_COPIES,
+    WEIGHT_DECAY_MODES,
+    make_optimizer,
+)
 from paritylab.learners.two_phase import _apply_net, support_weight_stats
 from paritylab.models import init as inits
 from paritylab.models import mlp
@@ -151,7 +156,7 @@ class JointSGD(Learner):
         """
         n, m, q = problem.n, getattr(problem, "n_train", 0), self.width
         params = q * (n + 2)
-        opt_copies = {"adam": 2, "adadelta": 2}.get(self.optimizer, 0)
+        opt_copies = STATE_COPIES[self.optimizer]
         return 4 * (m * (n + 1) + params * (2 + opt_copies) + self.batch_size * (n + 3 * q))
 
 

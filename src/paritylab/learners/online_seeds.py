@@ -48,7 +48,7 @@ from paritylab.learners.online import (
     matmul_precision,
     to_train_layout,
 )
-from paritylab.learners.optimizers import make_optimizer
+from paritylab.learners.optimizers import STATE_COPIES, make_optimizer
 
 # A group of at least COMPACT_MIN rows is cut down to its running seeds (one recompilation)
 # once no more than this fraction of its rows still run.
@@ -266,7 +266,7 @@ def online_seed_bytes(
     """
     q = learner.width
     params = n * q + 2 * q + 1
-    opt_copies = {"adam": 2, "adadelta": 2}.get(learner.optimizer, 0)
+    opt_copies = STATE_COPIES[learner.optimizer]
     floats = params * (3 + opt_copies)  # params, gradients, W0 (+ optimizer moments)
     floats += eval_size * (n + q + 1)  # held-out inputs, hidden layer, outputs
     floats += learner.batch_size * (n + 3 * q)  # a batch, its activations and their gradient

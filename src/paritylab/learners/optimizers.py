@@ -28,6 +28,9 @@ import optax
 from paritylab.errors import BadInput
 
 OPTIMIZERS = ("sgd", "sign-sgd", "adam", "adadelta")
+# Parameter-sized arrays each optimizer keeps in its state (Adam: two moments; AdaDelta: two
+# running averages; SGD and sign-SGD: none), for memory estimates.
+STATE_COPIES = {"sgd": 0, "sign-sgd": 0, "adam": 2, "adadelta": 2}
 WEIGHT_DECAY_MODES = ("auto", "coupled", "decoupled")
 
 
