@@ -465,7 +465,8 @@ class OnlineSGD(Learner):
         """
         problem = data.problem
         _, k_batches, k_shuffle = jax.random.split(key, 3)
-        cfg, cap, every, per_epoch, _ = loop_plan(self, data)
+        plan = loop_plan(self, data)
+        cfg, cap, every = plan.cfg, plan.cap, plan.every
         finite = cfg.finite
         p = to_train_layout(params)  # fresh arrays: donating the carry never touches the caller's
         arrays = loop_data(p, data, data.key("batches", k_batches), data.key("shuffle", k_shuffle))
@@ -506,21 +507,42 @@ class OnlineSGD(Learner):
                 break
             if t_c is None and succeeded(out):
                 t_c, stop = t, min(cap, t + self.after_success)
-        final = {name: values[-1] for name, values in traces.items() if name != "step"}
-        metrics = {"success": t_c is not None, "t_c": t_c, "steps": t, "diverged": diverged}
-        metrics.update(final)
-        info = {"step_cap": cap, "steps_per_epoch": per_epoch}
-        if finite:
-            traces["epoch"] = [s / per_epoch for s in traces["step"]]
-            metrics["t_c_epochs"] = None if t_c is None else t_c / per_epoch
-            metrics["epochs"] = t / per_epoch
-            info["samples_seen"] = int(data.train.y.shape[0])
-        else:
-            info["samples_seen"] = t * self.batch_size
-        trained = from_train_layout(carry[0])
-        return Fit(
-            functools.partial(_apply_net, trained), metrics, traces, info, state={"params": trained}
-        )
+        return loop_fit(self, traces, t_c, t, diverged, carry[0], plan, data)
+
+
+def loop_fit(learner, traces, t_c, t, diverged, params_t, plan: LoopPlan, data) -> Fit:
+    """The ``Fit`` of one run of the loop: final metrics (the last evaluation's, success, t_c,
+    steps, divergence; epochs in finite mode), traces and info, the trained network.
+
+    Args:
+        learner: the settings.
+        traces: the evaluations' traces (``step`` and one list per measure).
+        t_c: step of success, or None.
+        t: steps run.
+        diverged: whether the run stopped on a non-finite value.
+        params_t: trained parameters in the loop's layout.
+        plan: the run's ``LoopPlan``.
+        data: the run's data.
+
+    Returns:
+        the ``Fit``.
+    """
+    final = {name: values[-1] for name, values in traces.items() if name != "step"}
+    metrics = {"success": t_c is not None, "t_c": t_c, "steps": t, "diverged": diverged}
+    metrics.update(final)
+    info = {"step_cap": plan.cap, "steps_per_epoch": plan.per_epoch}
+    if plan.cfg.finite:
+        per_epoch = plan.per_epoch
+        traces["epoch"] = [s / per_epoch for s in traces["step"]]
+        metrics["t_c_epochs"] = None if t_c is None else t_c / per_epoch
+        metrics["epochs"] = t / per_epoch
+        info["samples_seen"] = int(data.train.y.shape[0])
+    else:
+        info["samples_seen"] = t * learner.batch_size
+    trained = from_train_layout(jax.tree.map(jnp.asarray, params_t))
+    return Fit(
+        functools.partial(_apply_net, trained), metrics, traces, info, state={"params": trained}
+    )
 
 
 _apply_net = jax.jit(mlp.apply)
@@ -548,5 +570,6 @@ __all__ = [
     "chunk_body",
     "epochs_to_steps",
     "loop_data",
+    "loop_fit",
     "loop_plan",
 ]

@@ -36,14 +36,12 @@ import numpy as np
 from paritylab.errors import BadInput
 from paritylab.learners.base import Fit, TrainingData
 from paritylab.learners.online import (
-    LoopPlan,
     OnlineSGD,
     StepConfig,
-    _apply_net,
     _initial,
     chunk_body,
-    from_train_layout,
     loop_data,
+    loop_fit,
     loop_plan,
     matmul_precision,
     to_train_layout,
@@ -221,30 +219,11 @@ def train_group(
         traces = {"step": [int(x) for x in when[at]]}
         traces.update({k: columns[k][at, s].tolist() for k in names})
         tc = None if t_c[s] < 0 else int(t_c[s])
+        stopped = int(steps[s])
         fits.append(
-            _fit(learner, traces, tc, int(steps[s]), bool(diverged[s]), final[s], plan, datas[s])
+            loop_fit(learner, traces, tc, stopped, bool(diverged[s]), final[s], plan, datas[s])
         )
     return fits
-
-
-def _fit(learner, traces, t_c, t, diverged, params_t, plan: LoopPlan, data) -> Fit:
-    """The ``Fit`` of one seed, built as ``OnlineSGD.train_from`` builds it."""
-    final = {name: values[-1] for name, values in traces.items() if name != "step"}
-    metrics = {"success": t_c is not None, "t_c": t_c, "steps": t, "diverged": diverged}
-    metrics.update(final)
-    info = {"step_cap": plan.cap, "steps_per_epoch": plan.per_epoch}
-    if plan.cfg.finite:
-        per_epoch = plan.per_epoch
-        traces["epoch"] = [s / per_epoch for s in traces["step"]]
-        metrics["t_c_epochs"] = None if t_c is None else t_c / per_epoch
-        metrics["epochs"] = t / per_epoch
-        info["samples_seen"] = int(data.train.y.shape[0])
-    else:
-        info["samples_seen"] = t * learner.batch_size
-    trained = from_train_layout(jax.tree.map(jnp.asarray, params_t))
-    return Fit(
-        functools.partial(_apply_net, trained), metrics, traces, info, state={"params": trained}
-    )
 
 
 def online_seed_bytes(
