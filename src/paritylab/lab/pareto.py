@@ -66,8 +66,7 @@ def cell_table(runs: list[dict]) -> list[dict]:
     Returns:
         rows sorted by width, then m.
     """
-    from paritylab.theory.intervals import wilson_interval
-    from paritylab.theory.scaling import censored_median
+    from paritylab.lab.tables import success_interval, time_to_success
 
     cells: dict[tuple, list[dict]] = {}
     for r in runs:
@@ -75,9 +74,7 @@ def cell_table(runs: list[dict]) -> list[dict]:
     rows = []
     for (q, m), rs in sorted(cells.items()):
         rs = sorted(rs, key=lambda r: r["seed"])
-        t_c = [r["metrics"].get("t_c") if r["status"] == "ok" else None for r in rs]
-        wins = sum(t is not None for t in t_c)
-        lo, hi = wilson_interval(wins, len(rs))
+        wins, _, lo, hi = success_interval(rs)
         rows.append(
             {
                 "width": q,
@@ -87,9 +84,9 @@ def cell_table(runs: list[dict]) -> list[dict]:
                 "rate": wins / len(rs),
                 "low": lo,
                 "high": hi,
-                "median_t_c": censored_median(t_c),
+                "median_t_c": time_to_success(rs)[0],
                 "cap": max(r["config"]["max_steps"] for r in rs),
-                "t_c": t_c,
+                "t_c": [r["metrics"].get("t_c") if r["status"] == "ok" else None for r in rs],
             }
         )
     return rows
